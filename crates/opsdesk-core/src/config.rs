@@ -1,0 +1,226 @@
+//! Server configuration: defaults, an optional TOML file and `OPSDESK_*` environment variables,
+//! with secrets redacted from `Debug` so a logged config never leaks a password.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the server reads at start-up.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:8080`.
+    pub listen: String,
+    /// Directory for the SQLite database, the auth log and backups.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `<data_dir>/opsdesk.db`.
+    pub database_url: Option<DatabaseUrl>,
+    /// The address people use to reach opsdesk (used for links and to decide on Secure cookies).
+    pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Force the Secure cookie flag on or off; by default it follows `public_url`/the proxy.
+    pub secure_cookies: Option<bool>,
+    /// `json` (default) or `text`.
+    pub log_format: String,
+    /// Where failed-login lines for fail2ban go: a file path, or `-` for standard error.
+    /// Defaults to `<data_dir>/auth.log`.
+    pub auth_log: Option<PathBuf>,
+    pub limits: Limits,
+    pub lockout: Lockout,
+    pub jobs: JobsConfig,
+}
+
+/// Per-IP request rate limits (token buckets, per instance).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Login attempts per minute per client IP.
+    pub login_per_minute: u32,
+    /// Public form posts (setup, future web forms) per minute per client IP.
+    pub forms_per_minute: u32,
+    /// API requests per second per client IP (burst allowed: the same number again).
+    pub api_per_second: u32,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Login lockout, counted in the database so it holds across instances.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lockout {
+    pub max_failures_per_account: u32,
+    pub max_failures_per_ip: u32,
+    pub window_minutes: u32,
+}
+
+/// Background job workers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Number of worker tasks; 0 disables background work (useful for tests that drain by hand).
+    pub workers: usize,
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            secure_cookies: None,
+            log_format: "json".into(),
+            auth_log: None,
+            limits: Limits::default(),
+            lockout: Lockout::default(),
+            jobs: JobsConfig::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { login_per_minute: 30, forms_per_minute: 30, api_per_second: 500, max_body_bytes: 2 * 1024 * 1024 }
+    }
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Lockout { max_failures_per_account: 10, max_failures_per_ip: 50, window_minutes: 15 }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig { workers: 2, poll_ms: 500 }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file (if given), then `OPSDESK_*` variables
+    /// (`OPSDESK_DATABASE_URL`, nested keys with a double underscore: `OPSDESK_LIMITS__API_PER_SECOND`).
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("OPSDESK")
+                .prefix_separator("_")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("trusted_proxies")
+                .try_parsing(true),
+        );
+        let raw = builder.build().map_err(|e| ConfigError(e.to_string()))?;
+        raw.try_deserialize().map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// The database URL in force: the configured one, or SQLite under the data directory.
+    pub fn database_url(&self) -> DatabaseUrl {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => DatabaseUrl(format!("sqlite://{}?mode=rwc", self.data_dir.join("opsdesk.db").display())),
+        }
+    }
+
+    /// Where fail2ban lines are written.
+    pub fn auth_log_path(&self) -> PathBuf {
+        self.auth_log.clone().unwrap_or_else(|| self.data_dir.join("auth.log"))
+    }
+}
+
+/// A configuration problem, said in words a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// A database URL whose password never appears in `Debug` output or logs.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            Ok(url) => url.to_string(),
+            Err(_) => String::from("<unparseable url>"),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The commented example printed by `opsdesk default-config`.
+pub const EXAMPLE_CONFIG: &str = include_str!("../../../contrib/opsdesk.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_database_password() {
+        let url = DatabaseUrl("postgres://opsdesk:hunter2@db.internal:5432/opsdesk".into());
+        let shown = format!("{url:?} {url}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("db.internal"));
+        let cfg = Config { database_url: Some(url), ..Config::default() };
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn default_database_is_sqlite_under_data_dir() {
+        let cfg = Config { data_dir: PathBuf::from("/srv/od"), ..Config::default() };
+        assert_eq!(cfg.database_url().expose(), "sqlite:///srv/od/opsdesk.db?mode=rwc");
+        assert!(!cfg.database_url().is_postgres());
+    }
+
+    #[test]
+    fn example_config_parses_and_matches_defaults() {
+        let parsed: Config = toml_from_example();
+        assert_eq!(parsed.listen, Config::default().listen);
+        assert_eq!(parsed.limits.api_per_second, Limits::default().api_per_second);
+    }
+
+    fn toml_from_example() -> Config {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(EXAMPLE_CONFIG, config::FileFormat::Toml))
+            .build();
+        match raw.and_then(|r| r.try_deserialize()) {
+            Ok(cfg) => cfg,
+            Err(e) => panic!("example config does not parse: {e}"),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Runs queued jobs: a registry of handlers by kind, `try_run_one` for deterministic draining in
+//! tests, and worker loops for the server.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use super::rules::AfterFailure;
+use super::store::{self, Claimed};
+use crate::db::Db;
+
+/// What a handler gets: the store and the job's payload.
+#[derive(Clone)]
+pub struct JobCtx {
+    pub db: Db,
+    pub payload: serde_json::Value,
+    pub attempt: i64,
+}
+
+pub type Handler = Arc<dyn Fn(JobCtx) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+/// Handlers by job kind.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: HashMap<&'static str, Handler>,
+}
+
+impl Registry {
+    pub fn register<F, Fut>(&mut self, kind: &'static str, f: F)
+    where
+        F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.handlers.insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
+    }
+
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut k: Vec<_> = self.handlers.keys().copied().collect();
+        k.sort_unstable();
+        k
+    }
+}
+
+/// What happened to the job `try_run_one` picked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done { id: String, kind: String },
+    Retrying { id: String, kind: String, error: String },
+    Dead { id: String, kind: String, error: String },
+}
+
+/// The job runner of one instance.
+#[derive(Clone)]
+pub struct Runner {
+    db: Db,
+    registry: Arc<Registry>,
+    worker_id: String,
+    lease_ms: i64,
+}
+
+impl Runner {
+    pub fn new(db: Db, registry: Registry, instance_id: &str) -> Runner {
+        Runner { db, registry: Arc::new(registry), worker_id: instance_id.to_string(), lease_ms: 5 * 60_000 }
+    }
+
+    /// Claims and runs one due job; `None` when nothing is due.
+    pub async fn try_run_one(&self) -> Result<Option<Outcome>, sqlx::Error> {
+        let Some(job) = store::claim(&self.db, &self.worker_id, self.lease_ms).await? else { return Ok(None) };
+        let result = self.run(&job).await;
+        let (id, kind) = (job.id.clone(), job.kind.clone());
+        match result {
+            Ok(()) => {
+                store::complete(&self.db, &job, &self.worker_id).await?;
+                metrics::counter!("opsdesk_jobs_finished_total", "kind" => kind.clone(), "outcome" => "done").increment(1);
+                Ok(Some(Outcome::Done { id, kind }))
+            }
+            Err(e) => {
+                let error = format!("{e:#}");
+                tracing::warn!(job = %id, kind = %kind, attempt = job.attempts, error = %error, "job failed");
+                let next = store::fail(&self.db, &job, &self.worker_id, &error).await?;
+                let outcome = if next == AfterFailure::Dead { "dead" } else { "retry" };
+                metrics::counter!("opsdesk_jobs_finished_total", "kind" => kind.clone(), "outcome" => outcome).increment(1);
+                Ok(Some(match next {
+                    AfterFailure::Dead => Outcome::Dead { id, kind, error },
+                    AfterFailure::RetryAt(_) => Outcome::Retrying { id, kind, error },
+                }))
+            }
+        }
+    }
+
+    async fn run(&self, job: &Claimed) -> anyhow::Result<()> {
+        let handler = self.registry.handlers.get(job.kind.as_str()).cloned();
+        let Some(handler) = handler else { anyhow::bail!("no handler for job kind {:?}", job.kind) };
+        let payload = serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
+        let ctx = JobCtx { db: self.db.clone(), payload, attempt: job.attempts };
+        // A handler that panics fails its attempt instead of killing the worker.
+        match tokio::spawn(handler(ctx)).await {
+            Ok(result) => result,
+            Err(e) => anyhow::bail!("job handler crashed: {e}"),
+        }
+    }
+
+    /// Runs jobs until `shutdown` resolves, sleeping `poll` when the queue is empty.
+    pub async fn work(self, poll: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let idle = match self.try_run_one().await {
+                Ok(Some(_)) => false,
+                Ok(None) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "job queue unavailable");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
