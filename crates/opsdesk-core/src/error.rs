@@ -96,7 +96,7 @@ impl AppError {
         if self.status.is_server_error() {
             match &self.source {
                 Some(source) => tracing::error!(code = self.code, error = %format!("{source:#}"), "request failed"),
-                None => tracing::warn!(code = self.code, message = %self.message, "request failed"),
+                None => tracing::warn!(code = self.code, detail = %self.message, "request failed"),
             }
         }
     }
@@ -122,7 +122,37 @@ impl IntoResponse for AppError {
         self.log();
         let mut response = (self.status, axum::Json(self.body())).into_response();
         self.decorate(&mut response);
+        response.extensions_mut().insert(ErrorParts {
+            status: self.status,
+            code: self.code,
+            message: self.message,
+            fields: self.fields,
+            retry_after_secs: self.retry_after_secs,
+        });
         response
+    }
+}
+
+/// An error's public parts, kept on the response so a browser can be shown a page instead.
+#[derive(Clone, Debug)]
+pub struct ErrorParts {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ErrorParts {
+    pub fn to_error(&self) -> AppError {
+        AppError {
+            status: self.status,
+            code: self.code,
+            message: self.message.clone(),
+            fields: self.fields.clone(),
+            retry_after_secs: self.retry_after_secs,
+            source: None,
+        }
     }
 }
 

@@ -1,0 +1,152 @@
+//! Server-rendered pages: the shared shell (brand, navigation, flash message) and the error page.
+//! Each page is one askama template struct; forms post, then redirect (303) with a flash message.
+
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod home;
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use super::state::AppState;
+use crate::accounts::{Role, User};
+use crate::error::AppError;
+
+const FLASH_KEY: &str = "flash";
+
+/// The signed-in user as the layout shows them.
+#[derive(Clone, Debug)]
+pub struct ShellUser {
+    pub name: String,
+    pub role: &'static str,
+    pub is_admin: bool,
+}
+
+/// What the layout needs on every page.
+#[derive(Clone, Debug)]
+pub struct Shell {
+    pub brand: String,
+    pub title: String,
+    pub active: &'static str,
+    pub user: Option<ShellUser>,
+    pub flash: Option<String>,
+    pub version: &'static str,
+}
+
+impl Shell {
+    /// Builds the shell, taking (and clearing) the pending flash message.
+    pub async fn load(state: &AppState, session: &Session, user: Option<&User>, title: &str, active: &'static str) -> Shell {
+        let brand = crate::setup::instance(&state.db).await.map(|i| i.brand_name).unwrap_or_else(|_| "opsdesk".into());
+        let flash = session.remove::<String>(FLASH_KEY).await.ok().flatten();
+        Shell {
+            brand,
+            title: title.to_string(),
+            active,
+            user: user.map(|u| ShellUser { name: u.name.clone(), role: u.role.as_str(), is_admin: u.role == Role::Admin }),
+            flash,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    /// A shell that needs no database (for error pages).
+    pub fn bare(title: &str) -> Shell {
+        Shell {
+            brand: "opsdesk".into(),
+            title: title.to_string(),
+            active: "",
+            user: None,
+            flash: None,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Leaves a message for the next page.
+pub async fn flash(session: &Session, message: impl Into<String>) {
+    if let Err(e) = session.insert(FLASH_KEY, message.into()).await {
+        tracing::warn!(error = %e, "cannot store flash message");
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    shell: Shell,
+    heading: String,
+    message: String,
+    fields: BTreeMap<String, String>,
+    request_id: String,
+}
+
+/// An error shown as a readable page instead of JSON.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        PageError(AppError::from(e))
+    }
+}
+
+pub fn heading_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 422 => "That did not work",
+        401 => "Please sign in",
+        403 => "Not allowed",
+        404 => "Not found",
+        405 => "Not allowed here",
+        409 => "Already done",
+        413 => "Too large",
+        415 => "Unexpected format",
+        429 => "Slow down",
+        503 => "Temporarily unavailable",
+        _ => "Something went wrong",
+    }
+}
+
+pub fn render_error(e: &AppError, request_id: &str) -> Response {
+    e.log();
+    let page = ErrorPage {
+        shell: Shell::bare(heading_for(e.status)),
+        heading: heading_for(e.status).to_string(),
+        message: e.message.clone(),
+        fields: e.fields.clone(),
+        request_id: request_id.to_string(),
+    };
+    let mut response = (e.status, page).into_response();
+    e.decorate(&mut response);
+    response
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        render_error(&self.0, "")
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// Formats a timestamp for tables: `2026-11-23 04:30:00 UTC`.
+pub fn when(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Err(_) => String::from("—"),
+    }
+}
+
+/// The field errors of a validation failure, or the error itself.
+pub fn field_errors(e: AppError) -> Result<BTreeMap<String, String>, PageError> {
+    if e.code == "validation_failed" { Ok(e.fields) } else { Err(PageError(e)) }
+}

@@ -1,0 +1,79 @@
+//! What every handler can reach: the store, the configuration and the per-instance services.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use super::ratelimit::RateLimits;
+use crate::auth::authlog::AuthLog;
+use crate::config::Config;
+use crate::db::Db;
+use crate::jobs::{Leadership, Runner};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub auth_log: Arc<AuthLog>,
+    pub limits: Arc<RateLimits>,
+    pub metrics: PrometheusHandle,
+    pub leadership: Leadership,
+    pub runner: Runner,
+    pub instance_id: Arc<str>,
+    pub started: Instant,
+    setup_done: Arc<AtomicBool>,
+}
+
+impl AppState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        auth_log: Arc<AuthLog>,
+        metrics: PrometheusHandle,
+        leadership: Leadership,
+        runner: Runner,
+        instance_id: &str,
+        setup_done: bool,
+    ) -> AppState {
+        let limits = Arc::new(RateLimits::new(&config.limits));
+        AppState {
+            db,
+            config,
+            auth_log,
+            limits,
+            metrics,
+            leadership,
+            runner,
+            instance_id: instance_id.into(),
+            started: Instant::now(),
+            setup_done: Arc::new(AtomicBool::new(setup_done)),
+        }
+    }
+
+    /// Whether setup is complete. Once true it stays true, so only the first requests of a
+    /// fresh instance (or another instance's first requests) pay for the lookup.
+    pub async fn setup_done(&self) -> bool {
+        if self.setup_done.load(Ordering::Relaxed) {
+            return true;
+        }
+        let done = crate::setup::is_complete(&self.db).await.unwrap_or(false);
+        if done {
+            self.setup_done.store(true, Ordering::Relaxed);
+        }
+        done
+    }
+
+    pub fn mark_setup_done(&self) {
+        self.setup_done.store(true, Ordering::Relaxed);
+    }
+
+    /// The Secure cookie flag: configured, or on when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.config
+            .secure_cookies
+            .unwrap_or_else(|| self.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")))
+    }
+}

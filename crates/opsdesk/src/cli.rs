@@ -1,0 +1,161 @@
+//! The command line: `opsdesk [global options] <command>`. Every command takes the same
+//! `--config`, `--data-dir` and `--database-url` (also `OPSDESK_*` environment variables).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// opsdesk — a self-hosted support and operations desk in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "opsdesk", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// TOML configuration file (see `opsdesk default-config`).
+    #[arg(long, global = true, env = "OPSDESK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the SQLite database, the auth log and backups [default: ./data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER:PASS@HOST/DB [default: SQLite under the data directory].
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web interface and API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Copy the SQLite database to FILE while the server keeps running.
+    Backup(BackupArgs),
+    /// Inspect the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print a commented example configuration file.
+    DefaultConfig,
+    /// Fill the database with a realistic demo team, customers and organizations.
+    Demo,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Add(UserAddArgs),
+    /// List users.
+    List(UserListArgs),
+    /// Change a user's role.
+    SetRole(SetRoleArgs),
+    /// Set a new password (ends the user's sessions).
+    ResetPassword(ResetPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub email: String,
+    /// admin, agent or customer.
+    #[arg(long)]
+    pub role: String,
+    /// Display name [default: the part of the email before @].
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Organization (for customers); created if new.
+    #[arg(long, default_value = "")]
+    pub org: String,
+    /// May read private security reports (agents and admins).
+    #[arg(long)]
+    pub security: bool,
+    /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Create the account without a password (it cannot sign in until one is set).
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub no_password: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserListArgs {
+    /// Only users with this role.
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetRoleArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub role: String,
+    /// May read private security reports.
+    #[arg(long)]
+    pub security: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetPasswordArgs {
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a user; prints only the token on standard output.
+    Create(TokenCreateArgs),
+    /// Revoke a token by id, prefix or the token itself.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[arg(long)]
+    pub email: String,
+    /// read or write.
+    #[arg(long, default_value = "read")]
+    pub scope: String,
+    /// A name to recognise the token by.
+    #[arg(long, default_value = "CLI token")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// Token id, its 12-character prefix, or the whole token.
+    pub token: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (must not exist).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; exits 1 and names the first broken record if anything was changed.
+    Verify,
+}
