@@ -115,6 +115,7 @@ impl Config {
         }
         builder = builder.add_source(
             config::Environment::with_prefix("OPSDESK")
+                .source(Some(config_env(std::env::vars())))
                 .prefix_separator("_")
                 .separator("__")
                 .list_separator(",")
@@ -124,6 +125,12 @@ impl Config {
         let raw = builder.build().map_err(|e| ConfigError(e.to_string()))?;
         raw.try_deserialize().map_err(|e| ConfigError(e.to_string()))
     }
+
+    /// Names of the configuration keys (top level), used to pick our variables out of the environment.
+    pub const KEYS: [&'static str; 11] = [
+        "listen", "data_dir", "database_url", "public_url", "trusted_proxies", "secure_cookies", "log_format", "auth_log", "limits",
+        "lockout", "jobs",
+    ];
 
     /// The database URL in force: the configured one, or SQLite under the data directory.
     pub fn database_url(&self) -> DatabaseUrl {
@@ -137,6 +144,19 @@ impl Config {
     pub fn auth_log_path(&self) -> PathBuf {
         self.auth_log.clone().unwrap_or_else(|| self.data_dir.join("auth.log"))
     }
+}
+
+/// The `OPSDESK_*` variables that name configuration keys. Others (`OPSDESK_CONFIG`, test-harness
+/// variables) are left alone so they cannot trip the unknown-key check meant for typos in files.
+fn config_env(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
+    vars.filter(|(k, _)| {
+        k.strip_prefix("OPSDESK_").is_some_and(|rest| {
+            let key = rest.to_ascii_lowercase();
+            let top = key.split("__").next().unwrap_or_default().to_string();
+            Config::KEYS.contains(&top.as_str())
+        })
+    })
+    .collect()
 }
 
 /// A configuration problem, said in words a person can act on.
@@ -198,6 +218,15 @@ mod tests {
         assert!(shown.contains("db.internal"));
         let cfg = Config { database_url: Some(url), ..Config::default() };
         assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn only_configuration_variables_are_read_from_the_environment() {
+        let vars = [("OPSDESK_LISTEN", "0.0.0.0:1"), ("OPSDESK_CONFIG", "x.toml"), ("OPSDESK_LIMITS__API_PER_SECOND", "9"), ("OPSDESK_TEST_PG_URL", "p"), ("HOME", "/root")];
+        let picked = config_env(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut keys: Vec<_> = picked.keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, vec!["OPSDESK_LIMITS__API_PER_SECOND".to_string(), "OPSDESK_LISTEN".to_string()]);
     }
 
     #[test]

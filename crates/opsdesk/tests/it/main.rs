@@ -2,10 +2,13 @@
 //! Every test here runs on SQLite and on PostgreSQL.
 
 mod helpers;
+mod procs;
 
 mod accounts;
 mod api;
 mod audit;
 mod bad_input;
+mod cli;
 mod jobs;
+mod multi_instance;
 mod setup;
