@@ -12,3 +12,4 @@ mod cli;
 mod jobs;
 mod multi_instance;
 mod setup;
+mod tools;
