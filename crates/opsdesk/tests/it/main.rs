@@ -8,6 +8,7 @@ mod accounts;
 mod api;
 mod audit;
 mod bad_input;
+mod browser;
 mod cli;
 mod jobs;
 mod multi_instance;
