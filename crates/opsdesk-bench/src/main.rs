@@ -1,1 +1,133 @@
-fn main() {}
+//! opsdesk-bench: starts a release build of the server on a fresh database, drives workloads over
+//! loopback with N connections, and prints each figure beside the same-run HTTP ceiling (an
+//! endpoint that does no work) and its target, so results read as ratios on any machine.
+//!
+//!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [WORKLOAD ...]
+//!
+//! Workloads: ceiling, health, login, api-me (default: all).
+
+mod load;
+mod server;
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use load::{Run, Workload};
+
+/// Benchmark opsdesk over loopback.
+#[derive(Debug, Parser)]
+#[command(name = "opsdesk-bench", version, about)]
+struct Args {
+    /// Concurrent connections per workload.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Measured seconds per workload (after one second of warm-up).
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Use this server binary instead of building `target/release/opsdesk`.
+    #[arg(long)]
+    server: Option<std::path::PathBuf>,
+    /// Workloads to run: ceiling, health, login, api-me (default: all).
+    workloads: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let mut selected: Vec<Workload> = Vec::new();
+    for name in &args.workloads {
+        selected.push(Workload::parse(name).ok_or_else(|| {
+            anyhow::anyhow!("unknown workload {name:?}: use ceiling, health, login or api-me")
+        })?);
+    }
+    if selected.is_empty() {
+        selected = Workload::ALL.to_vec();
+    }
+    let binary = match args.server {
+        Some(p) => p,
+        None => server::build_release()?,
+    };
+    let srv = server::Server::start(&binary).await?;
+    let token = srv.prepare().await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = srv.rss_kib();
+
+    let duration = Duration::from_secs(args.seconds.max(1));
+    // The ceiling always runs first: every other figure is read against it.
+    let ceiling = load::run(
+        &srv.base,
+        Workload::Ceiling,
+        args.connections,
+        duration,
+        &token,
+    )
+    .await?;
+    let mut runs: Vec<Run> = vec![ceiling.clone()];
+    for w in selected.into_iter().filter(|w| *w != Workload::Ceiling) {
+        runs.push(load::run(&srv.base, w, args.connections, duration, &token).await?);
+    }
+    let busy_rss = srv.rss_kib();
+
+    println!();
+    println!(
+        "opsdesk-bench: SQLite, {} connections, {} s per workload, {} cores",
+        args.connections,
+        duration.as_secs(),
+        num_cpus()
+    );
+    println!(
+        "{:<10} {:>10} {:>9} {:>9} {:>9} {:>8} {:>7}  target",
+        "workload", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "×ceil"
+    );
+    for r in &runs {
+        let ratio = r.rps / ceiling.rps.max(1.0);
+        let target = match r.workload {
+            Workload::ApiMe => verdict(
+                ratio >= 0.5 && r.p99_ms < 10.0,
+                "≥ 0.50 × ceiling and p99 < 10 ms",
+            ),
+            Workload::Ceiling => "(reference)".to_string(),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{:<10} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>7.2}  {target}",
+            r.workload.name(),
+            r.rps,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.errors,
+            ratio
+        );
+    }
+    println!();
+    let ready_ms = srv.ready_after.as_secs_f64() * 1000.0;
+    println!(
+        "start to ready    {ready_ms:>8.1} ms   target < 300 ms        {}",
+        verdict(ready_ms < 300.0, "")
+    );
+    println!(
+        "idle server RSS   {:>8.1} MiB  target < 40 MiB        {}",
+        idle_rss as f64 / 1024.0,
+        verdict(idle_rss < 40 * 1024, "")
+    );
+    println!("RSS after load    {:>8.1} MiB", busy_rss as f64 / 1024.0);
+    Ok(())
+}
+
+fn verdict(ok: bool, what: &str) -> String {
+    let mark = if ok { "PASS" } else { "MISS" };
+    if what.is_empty() {
+        mark.to_string()
+    } else {
+        format!("{what}: {mark}")
+    }
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}

@@ -86,19 +86,31 @@ impl Default for Config {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { login_per_minute: 30, forms_per_minute: 30, api_per_second: 500, max_body_bytes: 2 * 1024 * 1024 }
+        Limits {
+            login_per_minute: 30,
+            forms_per_minute: 30,
+            api_per_second: 500,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
     }
 }
 
 impl Default for Lockout {
     fn default() -> Self {
-        Lockout { max_failures_per_account: 10, max_failures_per_ip: 50, window_minutes: 15 }
+        Lockout {
+            max_failures_per_account: 10,
+            max_failures_per_ip: 50,
+            window_minutes: 15,
+        }
     }
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        JobsConfig { workers: 2, poll_ms: 500 }
+        JobsConfig {
+            workers: 2,
+            poll_ms: 500,
+        }
     }
 }
 
@@ -109,7 +121,10 @@ impl Config {
         let mut builder = config::Config::builder();
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
             }
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
         }
@@ -123,26 +138,41 @@ impl Config {
                 .try_parsing(true),
         );
         let raw = builder.build().map_err(|e| ConfigError(e.to_string()))?;
-        raw.try_deserialize().map_err(|e| ConfigError(e.to_string()))
+        raw.try_deserialize()
+            .map_err(|e| ConfigError(e.to_string()))
     }
 
     /// Names of the configuration keys (top level), used to pick our variables out of the environment.
     pub const KEYS: [&'static str; 11] = [
-        "listen", "data_dir", "database_url", "public_url", "trusted_proxies", "secure_cookies", "log_format", "auth_log", "limits",
-        "lockout", "jobs",
+        "listen",
+        "data_dir",
+        "database_url",
+        "public_url",
+        "trusted_proxies",
+        "secure_cookies",
+        "log_format",
+        "auth_log",
+        "limits",
+        "lockout",
+        "jobs",
     ];
 
     /// The database URL in force: the configured one, or SQLite under the data directory.
     pub fn database_url(&self) -> DatabaseUrl {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => DatabaseUrl(format!("sqlite://{}?mode=rwc", self.data_dir.join("opsdesk.db").display())),
+            None => DatabaseUrl(format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("opsdesk.db").display()
+            )),
         }
     }
 
     /// Where fail2ban lines are written.
     pub fn auth_log_path(&self) -> PathBuf {
-        self.auth_log.clone().unwrap_or_else(|| self.data_dir.join("auth.log"))
+        self.auth_log
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("auth.log"))
     }
 }
 
@@ -216,23 +246,44 @@ mod tests {
         let shown = format!("{url:?} {url}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("db.internal"));
-        let cfg = Config { database_url: Some(url), ..Config::default() };
+        let cfg = Config {
+            database_url: Some(url),
+            ..Config::default()
+        };
         assert!(!format!("{cfg:?}").contains("hunter2"));
     }
 
     #[test]
     fn only_configuration_variables_are_read_from_the_environment() {
-        let vars = [("OPSDESK_LISTEN", "0.0.0.0:1"), ("OPSDESK_CONFIG", "x.toml"), ("OPSDESK_LIMITS__API_PER_SECOND", "9"), ("OPSDESK_TEST_PG_URL", "p"), ("HOME", "/root")];
+        let vars = [
+            ("OPSDESK_LISTEN", "0.0.0.0:1"),
+            ("OPSDESK_CONFIG", "x.toml"),
+            ("OPSDESK_LIMITS__API_PER_SECOND", "9"),
+            ("OPSDESK_TEST_PG_URL", "p"),
+            ("HOME", "/root"),
+        ];
         let picked = config_env(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut keys: Vec<_> = picked.keys().cloned().collect();
         keys.sort();
-        assert_eq!(keys, vec!["OPSDESK_LIMITS__API_PER_SECOND".to_string(), "OPSDESK_LISTEN".to_string()]);
+        assert_eq!(
+            keys,
+            vec![
+                "OPSDESK_LIMITS__API_PER_SECOND".to_string(),
+                "OPSDESK_LISTEN".to_string()
+            ]
+        );
     }
 
     #[test]
     fn default_database_is_sqlite_under_data_dir() {
-        let cfg = Config { data_dir: PathBuf::from("/srv/od"), ..Config::default() };
-        assert_eq!(cfg.database_url().expose(), "sqlite:///srv/od/opsdesk.db?mode=rwc");
+        let cfg = Config {
+            data_dir: PathBuf::from("/srv/od"),
+            ..Config::default()
+        };
+        assert_eq!(
+            cfg.database_url().expose(),
+            "sqlite:///srv/od/opsdesk.db?mode=rwc"
+        );
         assert!(!cfg.database_url().is_postgres());
     }
 
@@ -240,12 +291,18 @@ mod tests {
     fn example_config_parses_and_matches_defaults() {
         let parsed: Config = toml_from_example();
         assert_eq!(parsed.listen, Config::default().listen);
-        assert_eq!(parsed.limits.api_per_second, Limits::default().api_per_second);
+        assert_eq!(
+            parsed.limits.api_per_second,
+            Limits::default().api_per_second
+        );
     }
 
     fn toml_from_example() -> Config {
         let raw = config::Config::builder()
-            .add_source(config::File::from_str(EXAMPLE_CONFIG, config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                EXAMPLE_CONFIG,
+                config::FileFormat::Toml,
+            ))
             .build();
         match raw.and_then(|r| r.try_deserialize()) {
             Ok(cfg) => cfg,

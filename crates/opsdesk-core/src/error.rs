@@ -36,7 +36,14 @@ pub struct ErrorDetail {
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
-        AppError { status, code, message: message.into(), fields: BTreeMap::new(), retry_after_secs: None, source: None }
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            fields: BTreeMap::new(),
+            retry_after_secs: None,
+            source: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> AppError {
@@ -44,7 +51,11 @@ impl AppError {
     }
 
     pub fn validation(fields: BTreeMap<String, String>) -> AppError {
-        let mut e = AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Some fields need attention.");
+        let mut e = AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Some fields need attention.",
+        );
         e.fields = fields;
         e
     }
@@ -56,7 +67,11 @@ impl AppError {
     }
 
     pub fn not_found(what: &str) -> AppError {
-        AppError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} was not found."))
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} was not found."),
+        )
     }
 
     pub fn unauthorized(message: impl Into<String>) -> AppError {
@@ -82,7 +97,11 @@ impl AppError {
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> AppError {
-        let mut e = AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; it has been logged.");
+        let mut e = AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side; it has been logged.",
+        );
         e.source = Some(source.into());
         e
     }
@@ -95,7 +114,9 @@ impl AppError {
     pub fn log(&self) {
         if self.status.is_server_error() {
             match &self.source {
-                Some(source) => tracing::error!(code = self.code, error = %format!("{source:#}"), "request failed"),
+                Some(source) => {
+                    tracing::error!(code = self.code, error = %format!("{source:#}"), "request failed")
+                }
                 None => tracing::warn!(code = self.code, detail = %self.message, "request failed"),
             }
         }
@@ -103,7 +124,11 @@ impl AppError {
 
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message.clone(), fields: self.fields.clone() },
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                fields: self.fields.clone(),
+            },
         }
     }
 
@@ -159,7 +184,10 @@ impl ErrorParts {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> AppError {
         if let sqlx::Error::PoolTimedOut = e {
-            return AppError::unavailable("database_busy", "The database is busy; try again shortly.");
+            return AppError::unavailable(
+                "database_busy",
+                "The database is busy; try again shortly.",
+            );
         }
         AppError::internal(e)
     }
@@ -181,14 +209,18 @@ impl Fields {
         match parsed {
             Ok(v) => Some(v),
             Err(problem) => {
-                self.0.entry(name.to_string()).or_insert_with(|| problem.to_string());
+                self.0
+                    .entry(name.to_string())
+                    .or_insert_with(|| problem.to_string());
                 None
             }
         }
     }
 
     pub fn add(&mut self, name: &str, problem: &str) {
-        self.0.entry(name.to_string()).or_insert_with(|| problem.to_string());
+        self.0
+            .entry(name.to_string())
+            .or_insert_with(|| problem.to_string());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -196,7 +228,11 @@ impl Fields {
     }
 
     pub fn finish(self) -> Result<(), AppError> {
-        if self.0.is_empty() { Ok(()) } else { Err(AppError::validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(self.0))
+        }
     }
 }
 

@@ -93,7 +93,10 @@ fn explain(e: AppError) -> anyhow::Error {
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_string());
     }
     if !std::io::stdin().is_terminal() {
@@ -112,10 +115,22 @@ async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
     let actor = Actor::cli();
     match cmd {
         UserCommand::Add(a) => {
-            let password = if a.no_password { String::new() } else { read_password(a.password_stdin)? };
-            let input =
-                NewUserInput { email: a.email, name: a.name, role: a.role, password, organization: a.org, security: a.security };
-            let u = accounts::create_user(&db, &actor, input).await.map_err(explain)?;
+            let password = if a.no_password {
+                String::new()
+            } else {
+                read_password(a.password_stdin)?
+            };
+            let input = NewUserInput {
+                email: a.email,
+                name: a.name,
+                role: a.role,
+                password,
+                organization: a.org,
+                security: a.security,
+            };
+            let u = accounts::create_user(&db, &actor, input)
+                .await
+                .map_err(explain)?;
             println!("{}", u.id);
             eprintln!("created {} ({})", u.email, u.role);
         }
@@ -125,12 +140,24 @@ async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let mut after = String::new();
-            println!("{:<36}  {:<32}  {:<8}  {:<8}  ORGANIZATION", "ID", "EMAIL", "ROLE", "STATUS");
+            println!(
+                "{:<36}  {:<32}  {:<8}  {:<8}  ORGANIZATION",
+                "ID", "EMAIL", "ROLE", "STATUS"
+            );
             loop {
-                let page = accounts::list(&db, role, &after, 200).await.map_err(explain)?;
+                let page = accounts::list(&db, role, &after, 200)
+                    .await
+                    .map_err(explain)?;
                 for u in &page {
                     let status = if u.disabled { "disabled" } else { "active" };
-                    println!("{:<36}  {:<32}  {:<8}  {:<8}  {}", u.id, u.email, u.role, status, u.organization.as_deref().unwrap_or("-"));
+                    println!(
+                        "{:<36}  {:<32}  {:<8}  {:<8}  {}",
+                        u.id,
+                        u.email,
+                        u.role,
+                        status,
+                        u.organization.as_deref().unwrap_or("-")
+                    );
                 }
                 match page.last() {
                     Some(last) if page.len() == 200 => after = last.email.clone(),
@@ -140,14 +167,21 @@ async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::SetRole(a) => {
             let role = Role::parse(&a.role).context("--role must be admin, agent or customer")?;
-            let u = accounts::set_role(&db, &actor, &a.email, role, a.security).await.map_err(explain)?;
+            let u = accounts::set_role(&db, &actor, &a.email, role, a.security)
+                .await
+                .map_err(explain)?;
             eprintln!("{} is now {}", u.email, u.role);
         }
         UserCommand::ResetPassword(a) => {
             let pw = read_password(a.password_stdin)?;
             let pw = NewPassword::parse(&pw).map_err(|p| anyhow::anyhow!("password {p}"))?;
-            let u = accounts::reset_password(&db, &actor, &a.email, &pw).await.map_err(explain)?;
-            eprintln!("password for {} changed; their sessions were ended", u.email);
+            let u = accounts::reset_password(&db, &actor, &a.email, &pw)
+                .await
+                .map_err(explain)?;
+            eprintln!(
+                "password for {} changed; their sessions were ended",
+                u.email
+            );
         }
     }
     db.close().await;
@@ -164,12 +198,21 @@ async fn token(config: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
             if !tokens::scope_allowed(user.role, scope) {
                 bail!("customers can only hold read tokens");
             }
-            let (info, secret) = tokens::create(&db, &actor, &user.id, &a.name, scope).await.map_err(explain)?;
+            let (info, secret) = tokens::create(&db, &actor, &user.id, &a.name, scope)
+                .await
+                .map_err(explain)?;
             println!("{secret}");
-            eprintln!("created token {} ({}) for {}", info.prefix, scope.as_str(), user.email);
+            eprintln!(
+                "created token {} ({}) for {}",
+                info.prefix,
+                scope.as_str(),
+                user.email
+            );
         }
         TokenCommand::Revoke(a) => {
-            let info = tokens::revoke(&db, &actor, &a.token, None).await.map_err(explain)?;
+            let info = tokens::revoke(&db, &actor, &a.token, None)
+                .await
+                .map_err(explain)?;
             eprintln!("revoked token {} ({})", info.prefix, info.name);
         }
     }
@@ -179,7 +222,10 @@ async fn token(config: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
 
 fn spinner(msg: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     pb.set_message(msg.to_string());
     pb.enable_steady_tick(Duration::from_millis(100));
     pb
@@ -188,7 +234,9 @@ fn spinner(msg: &str) -> ProgressBar {
 async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     let url = config.database_url();
     if url.is_postgres() {
-        bail!("this instance uses PostgreSQL: back it up with pg_dump, e.g. `pg_dump --format=custom --file=opsdesk.dump <database-url>`");
+        bail!(
+            "this instance uses PostgreSQL: back it up with pg_dump, e.g. `pg_dump --format=custom --file=opsdesk.dump <database-url>`"
+        );
     }
     if file.exists() {
         bail!("{} already exists; choose a new file name", file.display());
@@ -208,7 +256,9 @@ async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "backed up {} to {} ({} KiB)",
-        sqlite_path(url.expose()).map(|p| p.display().to_string()).unwrap_or_default(),
+        sqlite_path(url.expose())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         file.display(),
         size / 1024
     );
@@ -221,7 +271,8 @@ async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     let total = audit_store::count(&db).await?;
     let pb = ProgressBar::new(u64::try_from(total).unwrap_or(0));
     pb.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} records {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:40} {pos}/{len} records {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let result = audit_store::verify(&db, |n| pb.set_position(n)).await?;
     pb.finish_and_clear();

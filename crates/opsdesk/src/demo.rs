@@ -16,9 +16,24 @@ const PEOPLE: &[(&str, &str, &str, &str)] = &[
     ("maria.lopez@demo.opsdesk.test", "María López", "agent", ""),
     ("sam.okafor@demo.opsdesk.test", "Sam Okafor", "agent", ""),
     ("jun.park@demo.opsdesk.test", "Jun Park", "agent", ""),
-    ("dana@brightpixel.example", "Dana Whitfield", "customer", "Brightpixel Agency"),
-    ("lee@brightpixel.example", "Lee Chen", "customer", "Brightpixel Agency"),
-    ("ops@northwind.example", "Northwind Ops", "customer", "Northwind Traders"),
+    (
+        "dana@brightpixel.example",
+        "Dana Whitfield",
+        "customer",
+        "Brightpixel Agency",
+    ),
+    (
+        "lee@brightpixel.example",
+        "Lee Chen",
+        "customer",
+        "Brightpixel Agency",
+    ),
+    (
+        "ops@northwind.example",
+        "Northwind Ops",
+        "customer",
+        "Northwind Traders",
+    ),
     ("frank@solo-shop.example", "Frank Müller", "customer", ""),
 ];
 
@@ -34,7 +49,10 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
             admin_email: DEMO_ADMIN.into(),
             admin_password: DEMO_PASSWORD.into(),
         };
-        setup::complete(&db, &actor, input).await.map_err(|e| anyhow::anyhow!(e.message)).context("completing setup")?;
+        setup::complete(&db, &actor, input)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))
+            .context("completing setup")?;
         eprintln!("set up the demo desk; sign in as {DEMO_ADMIN} / {DEMO_PASSWORD}");
     }
     let mut added = 0;
@@ -50,7 +68,9 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
             organization: (*org).into(),
             security: *email == "maria.lopez@demo.opsdesk.test",
         };
-        accounts::create_user(&db, &actor, input).await.map_err(|e| anyhow::anyhow!("{email}: {}", e.message))?;
+        accounts::create_user(&db, &actor, input)
+            .await
+            .map_err(|e| anyhow::anyhow!("{email}: {}", e.message))?;
         added += 1;
     }
     eprintln!("demo data ready: {added} people added (password for all: {DEMO_PASSWORD})");

@@ -42,8 +42,14 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 fn instance_id() -> String {
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
-    format!("{host}-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6])
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    )
 }
 
 impl App {
@@ -52,16 +58,38 @@ impl App {
         install_crypto_provider();
         let metrics = telemetry::metrics_handle();
         let db = open_db(&config).await?;
-        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
-        let auth_log = Arc::new(AuthLog::open(config.auth_log_path()).context("opening the auth log")?);
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let auth_log =
+            Arc::new(AuthLog::open(config.auth_log_path()).context("opening the auth log")?);
         let id = instance_id();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let leadership = jobs::leader::campaign(&db, config.database_url(), Duration::from_secs(1), shutdown_rx);
+        let leadership = jobs::leader::campaign(
+            &db,
+            config.database_url(),
+            Duration::from_secs(1),
+            shutdown_rx,
+        );
         let runner = Runner::new(db.clone(), jobs::platform_registry(), &id);
         let setup_done = opsdesk_core::setup::is_complete(&db).await?;
-        let state = AppState::new(db, Arc::new(config), auth_log, metrics, leadership, runner, &id, setup_done);
+        let state = AppState::new(
+            db,
+            Arc::new(config),
+            auth_log,
+            metrics,
+            leadership,
+            runner,
+            &id,
+            setup_done,
+        );
         let router = web::router(state.clone(), Router::new());
-        Ok(App { listener, router, state, shutdown_tx })
+        Ok(App {
+            listener,
+            router,
+            state,
+            shutdown_tx,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -77,13 +105,23 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, running job workers and the scheduler alongside.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { listener, router, state, shutdown_tx } = self;
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App {
+            listener,
+            router,
+            state,
+            shutdown_tx,
+        } = self;
         let cfg = state.config.clone();
         let poll = Duration::from_millis(cfg.jobs.poll_ms.max(10));
         let mut tasks = Vec::new();
         for _ in 0..cfg.jobs.workers {
-            tasks.push(tokio::spawn(state.runner.clone().work(poll, shutdown_tx.subscribe())));
+            tasks.push(tokio::spawn(
+                state.runner.clone().work(poll, shutdown_tx.subscribe()),
+            ));
         }
         if cfg.jobs.workers > 0 {
             tasks.push(tokio::spawn(jobs::run_scheduler(
@@ -93,11 +131,18 @@ impl App {
                 shutdown_tx.subscribe(),
             )));
         }
+        tasks.push(tokio::spawn(telemetry::upkeep(
+            state.metrics.clone(),
+            shutdown_tx.subscribe(),
+        )));
         let addr = listener.local_addr()?;
         tracing::info!(%addr, backend = state.db.backend().name(), instance = %state.instance_id, "opsdesk is ready");
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         let _ = shutdown_tx.send(true);
         for t in tasks {
             let _ = t.await;

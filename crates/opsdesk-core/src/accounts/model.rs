@@ -25,7 +25,9 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s.trim().to_ascii_lowercase())
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim().to_ascii_lowercase())
     }
 
     /// Admins and agents work the desk; customers only see their own things.
@@ -54,14 +56,18 @@ impl EmailAddress {
         if s.len() > 254 {
             return Err("is longer than 254 characters");
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')) {
+        if s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+        }) {
             return Err("contains characters an email address cannot have");
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err("must look like name@example.com");
         };
         let domain_ok = !domain.is_empty()
-            && domain.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
+            && domain
+                .split('.')
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
             && !domain.starts_with('-');
         if local.is_empty() || local.contains('@') || local.len() > 64 || !domain_ok {
             return Err("must look like name@example.com");
@@ -168,13 +174,18 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {
-        assert_eq!(EmailAddress::parse("  Ada@Example.COM ").map(|e| e.0), Ok("ada@example.com".into()));
+        assert_eq!(
+            EmailAddress::parse("  Ada@Example.COM ").map(|e| e.0),
+            Ok("ada@example.com".into())
+        );
         assert!(EmailAddress::parse("ops@localhost").is_ok());
     }
 
     #[test]
     fn bad_emails_are_refused() {
-        for bad in ["", "a", "a@", "@b.c", "a b@c.d", "a@b..c", "a@-b.c", "x\"@y.z", "<a@b.c>", "a@b\n.c"] {
+        for bad in [
+            "", "a", "a@", "@b.c", "a b@c.d", "a@b..c", "a@-b.c", "x\"@y.z", "<a@b.c>", "a@b\n.c",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(EmailAddress::parse(&format!("{}@b.c", "a".repeat(300))).is_err());

@@ -9,13 +9,15 @@ use crate::db::{Db, Tx, flag};
 const USER_SELECT: &str = "SELECT u.id, u.email, u.name, u.role, u.security, u.organization_id, o.name AS organization, \
      u.disabled, u.created_at, u.password_hash FROM users u LEFT JOIN organizations o ON o.id = u.organization_id";
 
-fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+/// Reads a user from a row with the user columns (and `organization`).
+pub fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
         security: row.try_get::<i64, _>("security")? != 0,
         organization_id: row.try_get("organization_id")?,
         organization: row.try_get("organization")?,
@@ -31,12 +33,24 @@ pub struct Credentials {
 }
 
 pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, sqlx::Error> {
-    let row = sqlx::query(const_format(USER_SELECT, " WHERE u.email = $1")).bind(email).fetch_optional(db.read()).await?;
-    row.map(|r| Ok(Credentials { user: user_from_row(&r)?, password_hash: r.try_get("password_hash")? })).transpose()
+    let row = sqlx::query(const_format(USER_SELECT, " WHERE u.email = $1"))
+        .bind(email)
+        .fetch_optional(db.read())
+        .await?;
+    row.map(|r| {
+        Ok(Credentials {
+            user: user_from_row(&r)?,
+            password_hash: r.try_get("password_hash")?,
+        })
+    })
+    .transpose()
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(const_format(USER_SELECT, " WHERE u.id = $1")).bind(id).fetch_optional(db.read()).await?;
+    let row = sqlx::query(const_format(USER_SELECT, " WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(db.read())
+        .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
@@ -45,7 +59,12 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::E
 }
 
 /// Users ordered by email, after `after_email` (the cursor), at most `limit`.
-pub async fn list(db: &Db, role: Option<Role>, after_email: &str, limit: i64) -> Result<Vec<User>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    role: Option<Role>,
+    after_email: &str,
+    limit: i64,
+) -> Result<Vec<User>, sqlx::Error> {
     let rows = sqlx::query(const_format(
         USER_SELECT,
         " WHERE ($1 = '' OR u.role = $1) AND u.email > $2 ORDER BY u.email LIMIT $3",
@@ -59,7 +78,9 @@ pub async fn list(db: &Db, role: Option<Role>, after_email: &str, limit: i64) ->
 }
 
 pub async fn count_users(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db.read()).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db.read())
+        .await
 }
 
 /// The fields of a new user row.
@@ -92,7 +113,13 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUserRow<'_>) -> Result<(), sqlx::Er
     Ok(())
 }
 
-pub async fn set_role(tx: &mut Tx, id: &str, role: Role, security: bool, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn set_role(
+    tx: &mut Tx,
+    id: &str,
+    role: Role,
+    security: bool,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let r = sqlx::query("UPDATE users SET role = $1, security = $2, updated_at = $3 WHERE id = $4")
         .bind(role.as_str())
         .bind(flag(security))
@@ -113,7 +140,12 @@ pub async fn set_password(tx: &mut Tx, id: &str, hash: &str, now: i64) -> Result
     Ok(r.rows_affected())
 }
 
-pub async fn set_disabled(tx: &mut Tx, id: &str, disabled: bool, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn set_disabled(
+    tx: &mut Tx,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let r = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
         .bind(flag(disabled))
         .bind(now)
@@ -124,16 +156,27 @@ pub async fn set_disabled(tx: &mut Tx, id: &str, disabled: bool, now: i64) -> Re
 }
 
 pub async fn count_active_admins(tx: &mut Tx) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0").fetch_one(&mut **tx).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
+        .fetch_one(&mut **tx)
+        .await
 }
 
-pub async fn find_org_by_name(tx: &mut Tx, name: &str) -> Result<Option<Organization>, sqlx::Error> {
+pub async fn find_org_by_name(
+    tx: &mut Tx,
+    name: &str,
+) -> Result<Option<Organization>, sqlx::Error> {
     let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut **tx)
         .await?;
-    row.map(|r| Ok(Organization { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? }))
-        .transpose()
+    row.map(|r| {
+        Ok(Organization {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            created_at: r.try_get("created_at")?,
+        })
+    })
+    .transpose()
 }
 
 pub async fn insert_org(tx: &mut Tx, org: &Organization) -> Result<(), sqlx::Error> {
@@ -147,14 +190,25 @@ pub async fn insert_org(tx: &mut Tx, org: &Organization) -> Result<(), sqlx::Err
 }
 
 pub async fn list_orgs(db: &Db) -> Result<Vec<Organization>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, name, created_at FROM organizations ORDER BY name").fetch_all(db.read()).await?;
+    let rows = sqlx::query("SELECT id, name, created_at FROM organizations ORDER BY name")
+        .fetch_all(db.read())
+        .await?;
     rows.iter()
-        .map(|r| Ok(Organization { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? }))
+        .map(|r| {
+            Ok(Organization {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
         .collect()
 }
 
 pub async fn delete_sessions_of(tx: &mut Tx, user_id: &str) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(r.rows_affected())
 }
 

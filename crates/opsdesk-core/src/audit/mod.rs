@@ -18,14 +18,29 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Actor {
-        Actor { label: "system".into(), user_id: None, client_ip: String::new(), request_id: String::new() }
+        Actor {
+            label: "system".into(),
+            user_id: None,
+            client_ip: String::new(),
+            request_id: String::new(),
+        }
     }
 
     pub fn cli() -> Actor {
-        Actor { label: "cli".into(), user_id: None, client_ip: String::new(), request_id: String::new() }
+        Actor {
+            label: "cli".into(),
+            user_id: None,
+            client_ip: String::new(),
+            request_id: String::new(),
+        }
     }
 
-    pub fn entry(&self, action: &str, target: impl Into<String>, summary: impl Into<String>) -> AuditEntry {
+    pub fn entry(
+        &self,
+        action: &str,
+        target: impl Into<String>,
+        summary: impl Into<String>,
+    ) -> AuditEntry {
         AuditEntry {
             actor: self.label.clone(),
             action: action.to_string(),

@@ -45,7 +45,14 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at: i64, entry: &AuditEntry) -> Str
     field(prev_hash.as_bytes());
     field(&seq.to_be_bytes());
     field(&at.to_be_bytes());
-    for text in [&entry.actor, &entry.action, &entry.target, &entry.summary, &entry.client_ip, &entry.request_id] {
+    for text in [
+        &entry.actor,
+        &entry.action,
+        &entry.target,
+        &entry.summary,
+        &entry.client_ip,
+        &entry.request_id,
+    ] {
         field(text.as_bytes());
     }
     hex::encode(h.finalize())
@@ -99,10 +106,17 @@ impl std::fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ChainBreak::Gap { expected, found } => {
-                write!(f, "record {expected} is missing (next stored record is {found})")
+                write!(
+                    f,
+                    "record {expected} is missing (next stored record is {found})"
+                )
             }
-            ChainBreak::PrevMismatch { seq } => write!(f, "record {seq} does not follow its predecessor"),
-            ChainBreak::Tampered { seq } => write!(f, "record {seq} was modified after it was written"),
+            ChainBreak::PrevMismatch { seq } => {
+                write!(f, "record {seq} does not follow its predecessor")
+            }
+            ChainBreak::Tampered { seq } => {
+                write!(f, "record {seq} was modified after it was written")
+            }
             ChainBreak::Truncated { head_seq, last_seq } => {
                 write!(f, "records {} to {head_seq} were deleted", last_seq + 1)
             }
@@ -120,7 +134,11 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { last_seq: 0, last_hash: GENESIS_HASH.to_string(), checked: 0 }
+        Verifier {
+            last_seq: 0,
+            last_hash: GENESIS_HASH.to_string(),
+            checked: 0,
+        }
     }
 }
 
@@ -128,7 +146,10 @@ impl Verifier {
     pub fn push(&mut self, record: &AuditRecord) -> Result<(), ChainBreak> {
         let expected = self.last_seq + 1;
         if record.seq != expected {
-            return Err(ChainBreak::Gap { expected, found: record.seq });
+            return Err(ChainBreak::Gap {
+                expected,
+                found: record.seq,
+            });
         }
         if record.prev_hash != self.last_hash {
             return Err(ChainBreak::PrevMismatch { seq: record.seq });
@@ -145,7 +166,10 @@ impl Verifier {
     /// Checks the stored head against the last record seen; returns how many records were checked.
     pub fn finish(self, head_seq: i64, head_hash: &str) -> Result<u64, ChainBreak> {
         if head_seq != self.last_seq || head_hash != self.last_hash {
-            return Err(ChainBreak::Truncated { head_seq, last_seq: self.last_seq });
+            return Err(ChainBreak::Truncated {
+                head_seq,
+                last_seq: self.last_seq,
+            });
         }
         Ok(self.checked)
     }
@@ -169,7 +193,10 @@ mod tests {
     fn chain(n: usize) -> Vec<AuditRecord> {
         let mut out: Vec<AuditRecord> = Vec::new();
         for i in 0..n {
-            let (seq, hash) = out.last().map(|r| (r.seq, r.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
+            let (seq, hash) = out
+                .last()
+                .map(|r| (r.seq, r.hash.clone()))
+                .unwrap_or((0, GENESIS_HASH.into()));
             out.push(AuditRecord::chained(seq, &hash, 1000 + i as i64, entry(i)));
         }
         out
@@ -186,7 +213,10 @@ mod tests {
     #[test]
     fn an_intact_chain_verifies() {
         let c = chain(5);
-        let last = c.last().map(|r| (r.seq, r.hash.clone())).unwrap_or_default();
+        let last = c
+            .last()
+            .map(|r| (r.seq, r.hash.clone()))
+            .unwrap_or_default();
         assert_eq!(verify(&c, (last.0, &last.1)), Ok(5));
         assert_eq!(verify(&[], (0, GENESIS_HASH)), Ok(0));
     }
@@ -196,7 +226,10 @@ mod tests {
         let mut c = chain(5);
         c[2].summary = "role=admin".into();
         let last = (c[4].seq, c[4].hash.clone());
-        assert_eq!(verify(&c, (last.0, &last.1)), Err(ChainBreak::Tampered { seq: 3 }));
+        assert_eq!(
+            verify(&c, (last.0, &last.1)),
+            Err(ChainBreak::Tampered { seq: 3 })
+        );
     }
 
     #[test]
@@ -205,7 +238,10 @@ mod tests {
         c[1].summary = "forged".into();
         c[1].hash = chain_hash(&c[1].prev_hash, c[1].seq, c[1].at, &c[1].entry());
         let last = (c[4].seq, c[4].hash.clone());
-        assert_eq!(verify(&c, (last.0, &last.1)), Err(ChainBreak::PrevMismatch { seq: 3 }));
+        assert_eq!(
+            verify(&c, (last.0, &last.1)),
+            Err(ChainBreak::PrevMismatch { seq: 3 })
+        );
     }
 
     #[test]
@@ -213,16 +249,39 @@ mod tests {
         let mut c = chain(5);
         let last = (c[4].seq, c[4].hash.clone());
         c.remove(1);
-        assert_eq!(verify(&c, (last.0, &last.1)), Err(ChainBreak::Gap { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(&c, (last.0, &last.1)),
+            Err(ChainBreak::Gap {
+                expected: 2,
+                found: 3
+            })
+        );
         let mut c = chain(5);
         c.pop();
-        assert_eq!(verify(&c, (last.0, &last.1)), Err(ChainBreak::Truncated { head_seq: 5, last_seq: 4 }));
+        assert_eq!(
+            verify(&c, (last.0, &last.1)),
+            Err(ChainBreak::Truncated {
+                head_seq: 5,
+                last_seq: 4
+            })
+        );
     }
 
     #[test]
     fn moving_text_between_fields_changes_the_hash() {
-        let a = AuditEntry { actor: "ab".into(), action: "c".into(), ..entry(0) };
-        let b = AuditEntry { actor: "a".into(), action: "bc".into(), ..entry(0) };
-        assert_ne!(chain_hash(GENESIS_HASH, 1, 1, &a), chain_hash(GENESIS_HASH, 1, 1, &b));
+        let a = AuditEntry {
+            actor: "ab".into(),
+            action: "c".into(),
+            ..entry(0)
+        };
+        let b = AuditEntry {
+            actor: "a".into(),
+            action: "bc".into(),
+            ..entry(0)
+        };
+        assert_ne!(
+            chain_hash(GENESIS_HASH, 1, 1, &a),
+            chain_hash(GENESIS_HASH, 1, 1, &b)
+        );
     }
 }

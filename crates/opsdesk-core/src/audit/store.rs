@@ -8,18 +8,28 @@ use super::rules::{AuditEntry, AuditRecord, ChainBreak, Verifier};
 use crate::clock::now_ms;
 use crate::db::{Backend, Db, Tx};
 
-const COLUMNS: &str = "seq, at, actor, action, target, summary, client_ip, request_id, prev_hash, hash";
+const COLUMNS: &str =
+    "seq, at, actor, action, target, summary, client_ip, request_id, prev_hash, hash";
 
 /// Appends one record in `tx`. The head row is locked first, so concurrent writers (and other
 /// instances on PostgreSQL) chain one after another instead of forking the chain.
-pub async fn append(tx: &mut Tx, backend: Backend, entry: AuditEntry) -> Result<AuditRecord, sqlx::Error> {
+pub async fn append(
+    tx: &mut Tx,
+    backend: Backend,
+    entry: AuditEntry,
+) -> Result<AuditRecord, sqlx::Error> {
     let head = sqlx::query(backend.pick(
         "SELECT seq, hash FROM audit_head WHERE id = 1",
         "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
     ))
     .fetch_one(&mut **tx)
     .await?;
-    let record = AuditRecord::chained(head.try_get("seq")?, head.try_get::<String, _>("hash")?.as_str(), now_ms(), entry);
+    let record = AuditRecord::chained(
+        head.try_get("seq")?,
+        head.try_get::<String, _>("hash")?.as_str(),
+        now_ms(),
+        entry,
+    );
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, action, target, summary, client_ip, request_id, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -70,7 +80,11 @@ pub struct AuditFilter {
 }
 
 /// Newest first, at most `limit` records.
-pub async fn list(db: &Db, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    filter: &AuditFilter,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, sqlx::Error> {
     const SQL: &str = "SELECT seq, at, actor, action, target, summary, client_ip, request_id, prev_hash, hash \
          FROM audit_log \
          WHERE ($1 = '' OR action = $1 OR action LIKE $2) AND ($3 = '' OR actor = $3) \
@@ -116,7 +130,9 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(u64)) -> Result<Verificati
             }
         }
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(db.read()).await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.read())
+        .await?;
     match verifier.finish(head.try_get("seq")?, &head.try_get::<String, _>("hash")?) {
         Ok(records) => Ok(Verification::Intact { records }),
         Err(e) => Ok(Verification::Broken(e)),
@@ -125,5 +141,7 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(u64)) -> Result<Verificati
 
 /// Total number of records (for progress bars).
 pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(db.read()).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(db.read())
+        .await
 }

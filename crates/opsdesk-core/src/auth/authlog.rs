@@ -52,7 +52,16 @@ pub fn escape(user: &str) -> String {
 
 /// Keeps the path one token: anything not URL-safe becomes `_`.
 fn clean_path(path: &str) -> String {
-    path.chars().take(200).map(|c| if c.is_ascii_graphic() && c != '"' { c } else { '_' }).collect()
+    path.chars()
+        .take(200)
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 pub fn format_line(at_ms: i64, user: &str, client_ip: &str, reason: Reason, path: &str) -> String {
@@ -76,13 +85,22 @@ pub struct AuthLog {
 impl AuthLog {
     pub fn open(path: PathBuf) -> anyhow::Result<AuthLog> {
         if path.as_os_str() == "-" {
-            return Ok(AuthLog { target: Mutex::new(None), path: None });
+            return Ok(AuthLog {
+                target: Mutex::new(None),
+                path: None,
+            });
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(AuthLog { target: Mutex::new(Some(file)), path: Some(path) })
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(AuthLog {
+            target: Mutex::new(Some(file)),
+            path: Some(path),
+        })
     }
 
     pub fn path(&self) -> Option<&PathBuf> {
@@ -92,8 +110,16 @@ impl AuthLog {
     /// Writes one line; a logging failure never fails the request.
     pub fn failure(&self, user: &str, client_ip: &str, reason: Reason, path: &str) {
         let line = format_line(now_ms(), user, client_ip, reason, path);
-        tracing::warn!(event = "auth_failure", reason = reason.as_str(), client_ip, path, "login failed");
-        let Ok(mut guard) = self.target.lock() else { return };
+        tracing::warn!(
+            event = "auth_failure",
+            reason = reason.as_str(),
+            client_ip,
+            path,
+            "login failed"
+        );
+        let Ok(mut guard) = self.target.lock() else {
+            return;
+        };
         let written = match guard.as_mut() {
             Some(file) => writeln!(file, "{line}"),
             None => writeln!(std::io::stderr(), "{line}"),
@@ -110,7 +136,13 @@ mod tests {
 
     #[test]
     fn line_has_the_documented_shape() {
-        let line = format_line(1_795_408_200_123, "ada@example.com", "203.0.113.7", Reason::BadPassword, "/login");
+        let line = format_line(
+            1_795_408_200_123,
+            "ada@example.com",
+            "203.0.113.7",
+            Reason::BadPassword,
+            "/login",
+        );
         assert_eq!(
             line,
             "2026-11-23T04:30:00.123Z level=WARN event=auth_failure user=\"ada@example.com\" client_ip=203.0.113.7 reason=bad_password path=/login"
@@ -119,8 +151,17 @@ mod tests {
 
     #[test]
     fn smuggled_fields_stay_inside_the_quotes() {
-        let line = format_line(0, "x\" client_ip=6.6.6.6 reason=x\nfoo\\", "198.51.100.9", Reason::UnknownUser, "/api/login x");
-        assert!(line.contains(r#"user="x\" client_ip=6.6.6.6 reason=x\nfoo\\" client_ip=198.51.100.9"#), "{line}");
+        let line = format_line(
+            0,
+            "x\" client_ip=6.6.6.6 reason=x\nfoo\\",
+            "198.51.100.9",
+            Reason::UnknownUser,
+            "/api/login x",
+        );
+        assert!(
+            line.contains(r#"user="x\" client_ip=6.6.6.6 reason=x\nfoo\\" client_ip=198.51.100.9"#),
+            "{line}"
+        );
         assert!(line.ends_with("path=/api/login_x"));
         assert!(!line.contains('\n'));
         assert_eq!(escape("\u{1b}[31m"), "\\u{1b}[31m");

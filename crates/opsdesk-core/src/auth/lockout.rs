@@ -30,16 +30,18 @@ pub fn window_ms(policy: &Lockout) -> i64 {
 
 pub async fn check(db: &Db, policy: &Lockout, email: &str, ip: &str) -> Result<Gate, sqlx::Error> {
     let since = now_ms() - window_ms(policy);
-    let account: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $2")
-        .bind(email)
-        .bind(since)
-        .fetch_one(db.read())
-        .await?;
-    let ip_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE client_ip = $1 AND at > $2")
-        .bind(ip)
-        .bind(since)
-        .fetch_one(db.read())
-        .await?;
+    let account: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $2")
+            .bind(email)
+            .bind(since)
+            .fetch_one(db.read())
+            .await?;
+    let ip_count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE client_ip = $1 AND at > $2")
+            .bind(ip)
+            .bind(since)
+            .fetch_one(db.read())
+            .await?;
     Ok(gate(policy, account, ip_count))
 }
 
@@ -56,13 +58,19 @@ pub async fn record_failure(tx: &mut Tx, email: &str, ip: &str) -> Result<(), sq
 
 /// A successful login clears the account's failures (not the IP's).
 pub async fn clear_account(tx: &mut Tx, email: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM login_failures WHERE email = $1")
+        .bind(email)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
 /// Drops failures older than the window (run by the maintenance job).
 pub async fn prune(db: &Db, policy: &Lockout) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now_ms() - window_ms(policy)).execute(db.write()).await?;
+    let r = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+        .bind(now_ms() - window_ms(policy))
+        .execute(db.write())
+        .await?;
     Ok(r.rows_affected())
 }
 
@@ -72,7 +80,11 @@ mod tests {
 
     #[test]
     fn locks_per_account_and_per_ip() {
-        let p = Lockout { max_failures_per_account: 3, max_failures_per_ip: 5, window_minutes: 15 };
+        let p = Lockout {
+            max_failures_per_account: 3,
+            max_failures_per_ip: 5,
+            window_minutes: 15,
+        };
         assert_eq!(gate(&p, 2, 4), Gate::Open);
         assert_eq!(gate(&p, 3, 0), Gate::AccountLocked);
         assert_eq!(gate(&p, 0, 5), Gate::IpLocked);

@@ -22,7 +22,13 @@ impl From<sqlx::Error> for LoginError {
 }
 
 /// Checks credentials. Every outcome is audited; failures are counted towards the lockout.
-pub async fn login(db: &Db, policy: &Lockout, actor: &Actor, email: &str, password_in: &str) -> Result<User, LoginError> {
+pub async fn login(
+    db: &Db,
+    policy: &Lockout,
+    actor: &Actor,
+    email: &str,
+    password_in: &str,
+) -> Result<User, LoginError> {
     let email = email.trim().to_lowercase();
     let gate = lockout::check(db, policy, &email, &actor.client_ip).await?;
     let result = if gate == Gate::Open {
@@ -45,15 +51,29 @@ pub async fn login(db: &Db, policy: &Lockout, actor: &Actor, email: &str, passwo
     match &result {
         Ok(user) => {
             lockout::clear_account(&mut tx, &email).await?;
-            let who = Actor { label: format!("user:{}", user.id), user_id: Some(user.id.clone()), ..actor.clone() };
-            audit::store::append(&mut tx, db.backend(), who.entry("auth.login", format!("user:{}", user.id), "password")).await?;
+            let who = Actor {
+                label: format!("user:{}", user.id),
+                user_id: Some(user.id.clone()),
+                ..actor.clone()
+            };
+            audit::store::append(
+                &mut tx,
+                db.backend(),
+                who.entry("auth.login", format!("user:{}", user.id), "password"),
+            )
+            .await?;
         }
         Err(reason) => {
             if *reason != Reason::Locked {
                 lockout::record_failure(&mut tx, &email, &actor.client_ip).await?;
             }
             let summary = format!("email={} reason={}", truncate(&email, 120), reason.as_str());
-            audit::store::append(&mut tx, db.backend(), actor.entry("auth.login_failed", String::new(), summary)).await?;
+            audit::store::append(
+                &mut tx,
+                db.backend(),
+                actor.entry("auth.login_failed", String::new(), summary),
+            )
+            .await?;
         }
     }
     tx.commit().await?;
@@ -62,7 +82,12 @@ pub async fn login(db: &Db, policy: &Lockout, actor: &Actor, email: &str, passwo
 
 pub async fn logout(db: &Db, actor: &Actor) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    audit::store::append(&mut tx, db.backend(), actor.entry("auth.logout", actor.label.clone(), String::new())).await?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry("auth.logout", actor.label.clone(), String::new()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

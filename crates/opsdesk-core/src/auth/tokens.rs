@@ -52,9 +52,16 @@ pub fn generate() -> Generated {
     let mut s = [0u8; 32];
     rng.fill_bytes(&mut s);
     let prefix = hex::encode(p);
-    let secret = format!("odt_{prefix}_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s));
+    let secret = format!(
+        "odt_{prefix}_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    );
     let hash = digest(&secret);
-    Generated { prefix, secret, hash }
+    Generated {
+        prefix,
+        secret,
+        hash,
+    }
 }
 
 pub fn digest(token: &str) -> String {
@@ -65,12 +72,17 @@ pub fn digest(token: &str) -> String {
 pub fn prefix_of(token: &str) -> Option<&str> {
     let rest = token.strip_prefix("odt_")?;
     let (prefix, secret) = rest.split_once('_')?;
-    (prefix.len() == 12 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43).then_some(prefix)
+    (prefix.len() == 12 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43)
+        .then_some(prefix)
 }
 
 /// Constant-time comparison of two hex digests.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A token as listed (never with its secret).
@@ -86,14 +98,30 @@ pub struct TokenInfo {
     pub revoked_at: Option<i64>,
 }
 
-pub async fn create(db: &Db, actor: &Actor, user_email_or_id: &str, name: &str, scope: Scope) -> Result<(TokenInfo, String), AppError> {
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    user_email_or_id: &str,
+    name: &str,
+    scope: Scope,
+) -> Result<(TokenInfo, String), AppError> {
     let user = accounts::find(db, user_email_or_id).await?;
     if user.disabled {
-        return Err(AppError::conflict("user_disabled", "The account is disabled."));
+        return Err(AppError::conflict(
+            "user_disabled",
+            "The account is disabled.",
+        ));
     }
-    let name = if name.trim().is_empty() { "API token" } else { name.trim() };
+    let name = if name.trim().is_empty() {
+        "API token"
+    } else {
+        name.trim()
+    };
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::field("name", "must be at most 100 characters without control characters"));
+        return Err(AppError::field(
+            "name",
+            "must be at most 100 characters without control characters",
+        ));
     }
     let g = generate();
     let info = TokenInfo {
@@ -119,14 +147,29 @@ pub async fn create(db: &Db, actor: &Actor, user_email_or_id: &str, name: &str, 
     .bind(info.created_at)
     .execute(&mut *tx)
     .await?;
-    let summary = format!("user={} scope={} prefix={}", user.email, scope.as_str(), info.prefix);
-    audit::store::append(&mut tx, db.backend(), actor.entry("token.create", format!("token:{}", info.id), summary)).await?;
+    let summary = format!(
+        "user={} scope={} prefix={}",
+        user.email,
+        scope.as_str(),
+        info.prefix
+    );
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry("token.create", format!("token:{}", info.id), summary),
+    )
+    .await?;
     tx.commit().await?;
     Ok((info, g.secret))
 }
 
 /// Revokes by id or prefix. `owner` limits revocation to the caller's own tokens.
-pub async fn revoke(db: &Db, actor: &Actor, id_or_prefix: &str, owner: Option<&str>) -> Result<TokenInfo, AppError> {
+pub async fn revoke(
+    db: &Db,
+    actor: &Actor,
+    id_or_prefix: &str,
+    owner: Option<&str>,
+) -> Result<TokenInfo, AppError> {
     let key = id_or_prefix.trim();
     let key = prefix_of(key).unwrap_or(key);
     let mut tx = db.begin().await?;
@@ -136,19 +179,34 @@ pub async fn revoke(db: &Db, actor: &Actor, id_or_prefix: &str, owner: Option<&s
     .bind(key)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(row) = row else { return Err(AppError::not_found("The token")) };
+    let Some(row) = row else {
+        return Err(AppError::not_found("The token"));
+    };
     let mut info = info_from_row(&row)?;
     if owner.is_some_and(|o| o != info.user_id) {
         return Err(AppError::not_found("The token"));
     }
     if info.revoked_at.is_none() {
         let now = now_ms();
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2").bind(now).bind(&info.id).execute(&mut *tx).await?;
-        audit::store::append(&mut tx, db.backend(), actor.entry("token.revoke", format!("token:{}", info.id), format!("prefix={}", info.prefix)))
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&info.id)
+            .execute(&mut *tx)
             .await?;
+        audit::store::append(
+            &mut tx,
+            db.backend(),
+            actor.entry(
+                "token.revoke",
+                format!("token:{}", info.id),
+                format!("prefix={}", info.prefix),
+            ),
+        )
+        .await?;
         info.revoked_at = Some(now);
     }
     tx.commit().await?;
+    invalidate_cached_checks();
     Ok(info)
 }
 
@@ -186,30 +244,49 @@ pub struct Authenticated {
 }
 
 /// Checks a presented token: well-formed, known prefix, matching hash, not revoked, owner active.
+/// One indexed query fetches the token and its owner together: this runs on every API call.
 pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Authenticated>, AppError> {
-    let Some(prefix) = prefix_of(token) else { return Ok(None) };
-    let row = sqlx::query("SELECT id, user_id, secret_hash, scope, last_used_at, revoked_at FROM api_tokens WHERE prefix = $1")
-        .bind(prefix)
-        .fetch_optional(db.read())
-        .await?;
+    let Some(prefix) = prefix_of(token) else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        "SELECT t.id AS token_id, t.secret_hash, t.scope, t.last_used_at, t.revoked_at, \
+                u.id, u.email, u.name, u.role, u.security, u.organization_id, o.name AS organization, u.disabled, u.created_at \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN organizations o ON o.id = u.organization_id \
+         WHERE t.prefix = $1",
+    )
+    .bind(prefix)
+    .fetch_optional(db.read())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let stored: String = row.try_get("secret_hash")?;
     let revoked: Option<i64> = row.try_get("revoked_at")?;
     if !same(&digest(token), &stored) || revoked.is_some() {
         return Ok(None);
     }
-    let user_id: String = row.try_get("user_id")?;
-    let Some(user) = crate::accounts::store::find_by_id(db, &user_id).await? else { return Ok(None) };
+    let user = crate::accounts::store::user_from_row(&row)?;
     if user.disabled {
         return Ok(None);
     }
     let scope: String = row.try_get("scope")?;
     Ok(Some(Authenticated {
-        token_id: row.try_get("id")?,
+        token_id: row.try_get("token_id")?,
         scope: Scope::parse(&scope).unwrap_or(Scope::Read),
         last_used_at: row.try_get("last_used_at")?,
         user,
     }))
+}
+
+static AUTH_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Bumped by every change that could make a cached token check wrong.
+pub fn auth_generation() -> u64 {
+    AUTH_GENERATION.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Invalidates cached token checks in this process.
+pub fn invalidate_cached_checks() {
+    AUTH_GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
 }
 
 /// Last-used times are recorded at most once a minute per token, so reads stay reads.
@@ -220,7 +297,11 @@ pub fn needs_touch(last_used_at: Option<i64>, now: i64) -> bool {
 }
 
 pub async fn touch(db: &Db, token_id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(token_id).execute(db.write()).await?;
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(token_id)
+        .execute(db.write())
+        .await?;
     Ok(())
 }
 
@@ -244,7 +325,13 @@ mod tests {
 
     #[test]
     fn malformed_tokens_have_no_prefix() {
-        for bad in ["", "odt_", "odt_abc_def", "xyz_0123456789ab_", "odt_0123456789ag_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] {
+        for bad in [
+            "",
+            "odt_",
+            "odt_abc_def",
+            "xyz_0123456789ab_",
+            "odt_0123456789ag_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        ] {
             assert_eq!(prefix_of(bad), None, "{bad}");
         }
     }

@@ -62,7 +62,11 @@ impl Db {
                 .connect(url.expose())
                 .await
                 .with_context(|| format!("connecting to {url}"))?;
-            return Ok(Db { backend: Backend::Postgres, read: pool.clone(), write: pool });
+            return Ok(Db {
+                backend: Backend::Postgres,
+                read: pool.clone(),
+                write: pool,
+            });
         }
         if !url.expose().starts_with("sqlite:") {
             anyhow::bail!("unsupported database URL {url}: use sqlite://PATH or postgres://…");
@@ -75,7 +79,11 @@ impl Db {
         let write = sqlite_pool(url, 1).await?;
         // WAL must be on before readers open the file.
         let read = sqlite_pool(url, 8).await?;
-        Ok(Db { backend: Backend::Sqlite, read, write })
+        Ok(Db {
+            backend: Backend::Sqlite,
+            read,
+            write,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -110,33 +118,46 @@ impl Db {
 
     /// Applies pending migrations. Safe to run from several instances at once: sqlx takes a lock.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.migrator().run(&self.write).await.context("applying database migrations")?;
+        self.migrator()
+            .run(&self.write)
+            .await
+            .context("applying database migrations")?;
         Ok(())
     }
 
     /// How many known migrations are not yet applied (0 when current).
     pub async fn pending_migrations(&self) -> Result<usize, sqlx::Error> {
-        let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = $1")
-            .bind(true)
-            .fetch_all(&self.read)
-            .await
-        {
-            Ok(v) => v,
-            Err(sqlx::Error::Database(_)) => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(self.migrator().iter().filter(|m| !applied.contains(&m.version)).count())
+        let applied: Vec<i64> =
+            match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = $1")
+                .bind(true)
+                .fetch_all(&self.read)
+                .await
+            {
+                Ok(v) => v,
+                Err(sqlx::Error::Database(_)) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
     }
 
     /// Proves the database accepts writes, without leaving anything behind.
     pub async fn check_writable(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
         tx.rollback().await
     }
 
     pub fn pool_stats(&self) -> PoolStats {
-        PoolStats { size: self.read.size(), idle: u32::try_from(self.read.num_idle()).unwrap_or(u32::MAX) }
+        PoolStats {
+            size: self.read.size(),
+            idle: u32::try_from(self.read.num_idle()).unwrap_or(u32::MAX),
+        }
     }
 
     pub async fn close(&self) {
@@ -172,9 +193,15 @@ async fn sqlite_pool(url: &DatabaseUrl, max: u32) -> anyhow::Result<AnyPool> {
 
 /// The file behind a `sqlite://PATH?…` URL.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" { None } else { Some(std::path::PathBuf::from(path)) }
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(std::path::PathBuf::from(path))
+    }
 }
 
 /// Booleans are stored as 0/1 integers on both backends.
@@ -188,7 +215,10 @@ mod tests {
 
     #[test]
     fn sqlite_paths_are_read_from_urls() {
-        assert_eq!(sqlite_path("sqlite://data/opsdesk.db?mode=rwc"), Some("data/opsdesk.db".into()));
+        assert_eq!(
+            sqlite_path("sqlite://data/opsdesk.db?mode=rwc"),
+            Some("data/opsdesk.db".into())
+        );
         assert_eq!(sqlite_path("sqlite:///abs/x.db"), Some("/abs/x.db".into()));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
     }

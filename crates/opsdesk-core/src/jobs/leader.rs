@@ -27,7 +27,12 @@ impl Leadership {
 }
 
 /// Starts campaigning; returns the shared flag. Stops when `shutdown` flips.
-pub fn campaign(db: &Db, url: DatabaseUrl, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Leadership {
+pub fn campaign(
+    db: &Db,
+    url: DatabaseUrl,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Leadership {
     let flag = Arc::new(AtomicBool::new(db.backend() == Backend::Sqlite));
     let leadership = Leadership { flag: flag.clone() };
     if db.backend() == Backend::Sqlite {
@@ -58,10 +63,17 @@ pub fn campaign(db: &Db, url: DatabaseUrl, every: Duration, mut shutdown: tokio:
 /// Keeps the lock if we hold it (and the connection is alive), else tries to take it.
 async fn hold_or_take(url: &DatabaseUrl, conn: &mut Option<AnyConnection>) -> bool {
     if let Some(c) = conn.as_mut() {
-        match sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(&mut *c).await {
+        match sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .fetch_one(&mut *c)
+            .await
+        {
             // Session-level advisory locks stack; release the extra hold so one unlock frees it.
             Ok(true) => {
-                let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *c).await;
+                let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(LOCK_KEY)
+                    .execute(&mut *c)
+                    .await;
                 return true;
             }
             Ok(false) => return false,
@@ -73,7 +85,10 @@ async fn hold_or_take(url: &DatabaseUrl, conn: &mut Option<AnyConnection>) -> bo
     }
     match AnyConnection::connect(url.expose()).await {
         Ok(mut c) => {
-            let got = sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(&mut c).await;
+            let got = sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+                .bind(LOCK_KEY)
+                .fetch_one(&mut c)
+                .await;
             *conn = Some(c);
             got.unwrap_or(false)
         }

@@ -44,8 +44,15 @@ pub fn platform_registry() -> Registry {
 /// compared link by link.
 pub async fn checkpoint(db: &Db) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
-    audit::store::append(&mut tx, db.backend(), Actor::system().entry("audit.checkpoint", "audit", format!("head={head}"))).await?;
+    let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *tx)
+        .await?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        Actor::system().entry("audit.checkpoint", "audit", format!("head={head}")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -66,7 +73,12 @@ pub async fn schedule_periodic(db: &Db, now: i64) -> Result<(), sqlx::Error> {
 }
 
 /// The scheduler loop: while this instance leads, queue periodic work every `every`.
-pub async fn run_scheduler(db: Db, leadership: Leadership, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run_scheduler(
+    db: Db,
+    leadership: Leadership,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         if leadership.is_leader()
             && let Err(e) = schedule_periodic(&db, now_ms()).await
@@ -86,7 +98,12 @@ pub async fn retry_dead(db: &Db, actor: &Actor, id: &str) -> Result<(), crate::e
     if !store::retry(&mut tx, id).await? {
         return Err(crate::error::AppError::not_found("A dead job with this id"));
     }
-    audit::store::append(&mut tx, db.backend(), actor.entry("job.retry", format!("job:{id}"), String::new())).await?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry("job.retry", format!("job:{id}"), String::new()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -14,7 +14,11 @@ pub enum AfterFailure {
 }
 
 pub fn after_failure(attempts: i64, max_attempts: i64, now: i64) -> AfterFailure {
-    if attempts >= max_attempts { AfterFailure::Dead } else { AfterFailure::RetryAt(now + backoff_ms(attempts)) }
+    if attempts >= max_attempts {
+        AfterFailure::Dead
+    } else {
+        AfterFailure::RetryAt(now + backoff_ms(attempts))
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,13 @@ pub struct NewJob {
 
 impl NewJob {
     pub fn now(kind: &str, payload: serde_json::Value) -> NewJob {
-        NewJob { kind: kind.into(), payload, dedupe_key: None, run_at: now_ms(), max_attempts: 8 }
+        NewJob {
+            kind: kind.into(),
+            payload,
+            dedupe_key: None,
+            run_at: now_ms(),
+            max_attempts: 8,
+        }
     }
 }
 
@@ -96,7 +102,12 @@ pub async fn complete(db: &Db, job: &Claimed, worker: &str) -> Result<(), sqlx::
 }
 
 /// Records a failed attempt: queued again with backoff, or dead after the last attempt.
-pub async fn fail(db: &Db, job: &Claimed, worker: &str, error: &str) -> Result<AfterFailure, sqlx::Error> {
+pub async fn fail(
+    db: &Db,
+    job: &Claimed,
+    worker: &str,
+    error: &str,
+) -> Result<AfterFailure, sqlx::Error> {
     let now = now_ms();
     let next = after_failure(job.attempts, job.max_attempts, now);
     let (state, run_at, finished) = match next {
@@ -134,7 +145,12 @@ pub struct JobView {
     pub finished_at: Option<i64>,
 }
 
-pub async fn list(db: &Db, state: &str, before_created: i64, limit: i64) -> Result<Vec<JobView>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    state: &str,
+    before_created: i64,
+    limit: i64,
+) -> Result<Vec<JobView>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, kind, state, attempts, max_attempts, run_at, locked_by, last_error, created_at, finished_at FROM jobs \
          WHERE ($1 = '' OR state = $1) AND ($2 = 0 OR created_at < $2) ORDER BY created_at DESC LIMIT $3",
@@ -163,9 +179,15 @@ pub async fn list(db: &Db, state: &str, before_created: i64, limit: i64) -> Resu
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<JobView>, sqlx::Error> {
-    let rows = sqlx::query_scalar::<_, i64>("SELECT created_at FROM jobs WHERE id = $1").bind(id).fetch_optional(db.read()).await?;
+    let rows = sqlx::query_scalar::<_, i64>("SELECT created_at FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.read())
+        .await?;
     let Some(created) = rows else { return Ok(None) };
-    Ok(list(db, "", created + 1, 50).await?.into_iter().find(|j| j.id == id))
+    Ok(list(db, "", created + 1, 50)
+        .await?
+        .into_iter()
+        .find(|j| j.id == id))
 }
 
 /// Puts a dead job back in the queue with a fresh attempt budget.
@@ -193,7 +215,10 @@ pub struct QueueStats {
 
 pub async fn stats(db: &Db) -> Result<QueueStats, sqlx::Error> {
     let now = now_ms();
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state").fetch_all(db.read()).await?;
+    let rows =
+        sqlx::query("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state")
+            .fetch_all(db.read())
+            .await?;
     let mut s = QueueStats::default();
     for r in rows {
         let n: i64 = r.try_get("n")?;
@@ -204,24 +229,42 @@ pub async fn stats(db: &Db) -> Result<QueueStats, sqlx::Error> {
             _ => {}
         }
     }
-    let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at <= $1")
-        .bind(now)
-        .fetch_one(db.read())
-        .await?;
+    let oldest: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at <= $1")
+            .bind(now)
+            .fetch_one(db.read())
+            .await?;
     s.lag_ms = oldest.map(|t| (now - t).max(0)).unwrap_or(0);
     Ok(s)
 }
 
 /// Deletes finished jobs older than `keep_ms` (dead ones stay for people to look at).
 pub async fn prune_done(db: &Db, keep_ms: i64) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1").bind(now_ms() - keep_ms).execute(db.write()).await?;
+    let r = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
+        .bind(now_ms() - keep_ms)
+        .execute(db.write())
+        .await?;
     Ok(r.rows_affected())
 }
 
 /// How many attempts each job took, for checking "ran exactly once" across instances.
-pub async fn attempts_by_kind(db: &Db, kind: &str) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, state, attempts FROM jobs WHERE kind = $1 ORDER BY id").bind(kind).fetch_all(db.read()).await?;
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("state")?, r.try_get("attempts")?))).collect()
+pub async fn attempts_by_kind(
+    db: &Db,
+    kind: &str,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, state, attempts FROM jobs WHERE kind = $1 ORDER BY id")
+        .bind(kind)
+        .fetch_all(db.read())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("state")?,
+                r.try_get("attempts")?,
+            ))
+        })
+        .collect()
 }
 
 /// Which backend-specific claim statement is in use (for the docs page and tests).

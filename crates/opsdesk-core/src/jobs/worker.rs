@@ -33,7 +33,8 @@ impl Registry {
         F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        self.handlers.insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
+        self.handlers
+            .insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
     }
 
     pub fn kinds(&self) -> Vec<&'static str> {
@@ -46,9 +47,20 @@ impl Registry {
 /// What happened to the job `try_run_one` picked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Done { id: String, kind: String },
-    Retrying { id: String, kind: String, error: String },
-    Dead { id: String, kind: String, error: String },
+    Done {
+        id: String,
+        kind: String,
+    },
+    Retrying {
+        id: String,
+        kind: String,
+        error: String,
+    },
+    Dead {
+        id: String,
+        kind: String,
+        error: String,
+    },
 }
 
 /// The job runner of one instance.
@@ -62,12 +74,19 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(db: Db, registry: Registry, instance_id: &str) -> Runner {
-        Runner { db, registry: Arc::new(registry), worker_id: instance_id.to_string(), lease_ms: 5 * 60_000 }
+        Runner {
+            db,
+            registry: Arc::new(registry),
+            worker_id: instance_id.to_string(),
+            lease_ms: 5 * 60_000,
+        }
     }
 
     /// Claims and runs one due job; `None` when nothing is due.
     pub async fn try_run_one(&self) -> Result<Option<Outcome>, sqlx::Error> {
-        let Some(job) = store::claim(&self.db, &self.worker_id, self.lease_ms).await? else { return Ok(None) };
+        let Some(job) = store::claim(&self.db, &self.worker_id, self.lease_ms).await? else {
+            return Ok(None);
+        };
         let result = self.run(&job).await;
         let (id, kind) = (job.id.clone(), job.kind.clone());
         match result {
@@ -80,7 +99,11 @@ impl Runner {
                 let error = format!("{e:#}");
                 tracing::warn!(job = %id, kind = %kind, attempt = job.attempts, error = %error, "job failed");
                 let next = store::fail(&self.db, &job, &self.worker_id, &error).await?;
-                let outcome = if next == AfterFailure::Dead { "dead" } else { "retry" };
+                let outcome = if next == AfterFailure::Dead {
+                    "dead"
+                } else {
+                    "retry"
+                };
                 metrics::counter!("opsdesk_jobs_finished_total", "kind" => kind.clone(), "outcome" => outcome).increment(1);
                 Ok(Some(match next {
                     AfterFailure::Dead => Outcome::Dead { id, kind, error },
@@ -92,9 +115,15 @@ impl Runner {
 
     async fn run(&self, job: &Claimed) -> anyhow::Result<()> {
         let handler = self.registry.handlers.get(job.kind.as_str()).cloned();
-        let Some(handler) = handler else { anyhow::bail!("no handler for job kind {:?}", job.kind) };
+        let Some(handler) = handler else {
+            anyhow::bail!("no handler for job kind {:?}", job.kind)
+        };
         let payload = serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
-        let ctx = JobCtx { db: self.db.clone(), payload, attempt: job.attempts };
+        let ctx = JobCtx {
+            db: self.db.clone(),
+            payload,
+            attempt: job.attempts,
+        };
         // A handler that panics fails its attempt instead of killing the worker.
         match tokio::spawn(handler(ctx)).await {
             Ok(result) => result,

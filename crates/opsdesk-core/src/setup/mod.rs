@@ -44,32 +44,51 @@ pub fn parse_timezone(name: &str) -> Result<String, &'static str> {
     if name.is_empty() {
         return Err("is required");
     }
-    jiff::tz::TimeZone::get(name).map(|_| name.to_string()).map_err(|_| "is not a known IANA time zone such as Europe/Berlin")
+    jiff::tz::TimeZone::get(name)
+        .map(|_| name.to_string())
+        .map_err(|_| "is not a known IANA time zone such as Europe/Berlin")
 }
 
 /// Time zone names offered in the wizard.
 pub fn timezone_names() -> Vec<String> {
-    let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).filter(|n| n.contains('/') || n == "UTC").collect();
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.to_string())
+        .filter(|n| n.contains('/') || n == "UTC")
+        .collect();
     names.sort();
     names
 }
 
 pub async fn is_complete(db: &Db) -> Result<bool, sqlx::Error> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(KEY_COMPLETED).fetch_optional(db.read()).await?;
+    let found: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(KEY_COMPLETED)
+        .fetch_optional(db.read())
+        .await?;
     Ok(found.is_some())
 }
 
 pub async fn instance(db: &Db) -> Result<Instance, sqlx::Error> {
-    let rows = sqlx::query("SELECT key, value FROM settings").fetch_all(db.read()).await?;
+    let rows = sqlx::query("SELECT key, value FROM settings")
+        .fetch_all(db.read())
+        .await?;
     let mut map = HashMap::new();
     for r in rows {
-        map.insert(r.try_get::<String, _>("key")?, r.try_get::<String, _>("value")?);
+        map.insert(
+            r.try_get::<String, _>("key")?,
+            r.try_get::<String, _>("value")?,
+        );
     }
     Ok(Instance {
-        brand_name: map.get(KEY_BRAND).cloned().unwrap_or_else(|| "opsdesk".into()),
+        brand_name: map
+            .get(KEY_BRAND)
+            .cloned()
+            .unwrap_or_else(|| "opsdesk".into()),
         support_email: map.get(KEY_SUPPORT_EMAIL).cloned().unwrap_or_default(),
-        timezone: map.get(KEY_TIMEZONE).cloned().unwrap_or_else(|| "UTC".into()),
+        timezone: map
+            .get(KEY_TIMEZONE)
+            .cloned()
+            .unwrap_or_else(|| "UTC".into()),
         setup_complete: map.contains_key(KEY_COMPLETED),
     })
 }
@@ -123,13 +142,21 @@ pub async fn complete(db: &Db, actor: &Actor, input: SetupInput) -> Result<User,
     put(&mut tx, KEY_TIMEZONE, &tz, now).await?;
     let user_id = create_user_in(&mut tx, db, actor, &prepared).await?;
     let summary = format!("brand={} support={support} tz={tz}", brand.as_str());
-    audit::store::append(&mut tx, db.backend(), actor.entry("setup.complete", "instance", summary)).await?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry("setup.complete", "instance", summary),
+    )
+    .await?;
     tx.commit().await?;
     crate::accounts::service::find(db, &user_id).await
 }
 
 fn already_done() -> AppError {
-    AppError::conflict("setup_already_complete", "Setup has already been completed; sign in instead.")
+    AppError::conflict(
+        "setup_already_complete",
+        "Setup has already been completed; sign in instead.",
+    )
 }
 
 #[cfg(test)]
@@ -138,7 +165,10 @@ mod tests {
 
     #[test]
     fn time_zones_are_checked_against_the_bundled_database() {
-        assert_eq!(parse_timezone(" Europe/Berlin "), Ok("Europe/Berlin".into()));
+        assert_eq!(
+            parse_timezone(" Europe/Berlin "),
+            Ok("Europe/Berlin".into())
+        );
         assert!(parse_timezone("Mars/Olympus").is_err());
         assert!(parse_timezone("").is_err());
         assert!(timezone_names().iter().any(|n| n == "America/New_York"));

@@ -11,8 +11,19 @@ const HTMX: &str = include_str!("../../assets/htmx-2.0.11.min.js");
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type, cache) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8", "public, max-age=3600"),
-        "htmx-2.0.11.min.js" => (HTMX, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"),
+        "htmx-2.0.11.min.js" => (
+            HTMX,
+            "text/javascript; charset=utf-8",
+            "public, max-age=31536000, immutable",
+        ),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache)], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+        ],
+        body,
+    )
+        .into_response()
 }

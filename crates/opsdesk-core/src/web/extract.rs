@@ -26,13 +26,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// Buffers the body (within the configured limit) and refuses NUL characters before parsing.
 async fn check_body(req: Request) -> Result<Request, AppError> {
     let (parts, body) = req.into_parts();
-    let limit = parts.extensions.get::<BodyLimit>().map(|l| l.0).unwrap_or(2 * 1024 * 1024);
+    let limit = parts
+        .extensions
+        .get::<BodyLimit>()
+        .map(|l| l.0)
+        .unwrap_or(2 * 1024 * 1024);
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => return Err(payload_too_large()),
     };
     if body_has_nul(&bytes) {
-        return Err(AppError::bad_request("invalid_text", "Text may not contain NUL characters."));
+        return Err(AppError::bad_request(
+            "invalid_text",
+            "Text may not contain NUL characters.",
+        ));
     }
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
@@ -52,11 +59,17 @@ pub fn json_rejection(e: JsonRejection) -> AppError {
             "unsupported_media_type",
             "Send the body as JSON with `Content-Type: application/json`.",
         ),
-        JsonRejection::JsonSyntaxError(e) => AppError::bad_request("invalid_json", format!("The body is not valid JSON: {}", e.body_text())),
+        JsonRejection::JsonSyntaxError(e) => AppError::bad_request(
+            "invalid_json",
+            format!("The body is not valid JSON: {}", e.body_text()),
+        ),
         JsonRejection::JsonDataError(e) => AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_fields",
-            format!("The JSON does not have the expected fields: {}", e.body_text()),
+            format!(
+                "The JSON does not have the expected fields: {}",
+                e.body_text()
+            ),
         ),
         JsonRejection::BytesRejection(e) if too_large(e.status()) => payload_too_large(),
         other => AppError::bad_request("invalid_body", other.body_text()),
@@ -64,7 +77,11 @@ pub fn json_rejection(e: JsonRejection) -> AppError {
 }
 
 pub fn payload_too_large() -> AppError {
-    AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "The request body is too large.",
+    )
 }
 
 /// `axum::Form` with our error; pages show it as a readable error page.
@@ -82,7 +99,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
                 "unsupported_media_type",
                 "Send the form as application/x-www-form-urlencoded.",
             )),
-            Err(FormRejection::BytesRejection(e)) if too_large(e.status()) => Err(payload_too_large()),
+            Err(FormRejection::BytesRejection(e)) if too_large(e.status()) => {
+                Err(payload_too_large())
+            }
             Err(e) => Err(AppError::bad_request("invalid_form", e.body_text())),
         }
     }
@@ -94,7 +113,10 @@ pub struct ApiQuery<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(e) => Err(AppError::bad_request("invalid_query", e.body_text())),
@@ -104,11 +126,20 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
 
 /// Refuses NUL characters anywhere in the URL: no text field of ours can hold one, and
 /// PostgreSQL would refuse to store it.
-pub async fn reject_nul(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn reject_nul(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    let uri = req.uri().to_string();
-    if uri.contains('\0') || uri.to_ascii_lowercase().contains("%00") {
-        return AppError::bad_request("invalid_text", "Text may not contain NUL characters.").into_response();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or_default()
+        .as_bytes();
+    if uri.contains(&0) || uri.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+        return AppError::bad_request("invalid_text", "Text may not contain NUL characters.")
+            .into_response();
     }
     next.run(req).await
 }

@@ -41,16 +41,22 @@ impl Identity {
 }
 
 fn ctx_of(parts: &Parts) -> RequestCtx {
-    parts.extensions.get::<RequestCtx>().cloned().unwrap_or(RequestCtx {
-        client_ip: std::net::IpAddr::from([0, 0, 0, 0]),
-        request_id: String::new(),
-    })
+    parts
+        .extensions
+        .get::<RequestCtx>()
+        .cloned()
+        .unwrap_or(RequestCtx {
+            client_ip: std::net::IpAddr::from([0, 0, 0, 0]),
+            request_id: String::new(),
+        })
 }
 
 /// The actor for audit records: the signed-in user, or `anonymous`.
 pub fn actor_of(ctx: &RequestCtx, identity: Option<&Identity>) -> Actor {
     Actor {
-        label: identity.map(|i| format!("user:{}", i.user.id)).unwrap_or_else(|| "anonymous".into()),
+        label: identity
+            .map(|i| format!("user:{}", i.user.id))
+            .unwrap_or_else(|| "anonymous".into()),
         user_id: identity.map(|i| i.user.id.clone()),
         client_ip: ctx.client_ip.to_string(),
         request_id: ctx.request_id.clone(),
@@ -74,7 +80,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Caller { ctx: ctx_of(parts), identity: parts.extensions.get::<Identity>().cloned() })
+        Ok(Caller {
+            ctx: ctx_of(parts),
+            identity: parts.extensions.get::<Identity>().cloned(),
+        })
     }
 }
 
@@ -95,11 +104,19 @@ impl ApiUser {
     }
 
     pub fn require_staff(&self) -> Result<&Self, AppError> {
-        if self.identity.user.role.is_staff() { Ok(self) } else { Err(AppError::forbidden("This needs an agent or admin account.")) }
+        if self.identity.user.role.is_staff() {
+            Ok(self)
+        } else {
+            Err(AppError::forbidden("This needs an agent or admin account."))
+        }
     }
 
     pub fn require_admin(&self) -> Result<&Self, AppError> {
-        if self.identity.user.role == Role::Admin { Ok(self) } else { Err(AppError::forbidden("This needs an admin account.")) }
+        if self.identity.user.role == Role::Admin {
+            Ok(self)
+        } else {
+            Err(AppError::forbidden("This needs an admin account."))
+        }
     }
 
     /// Changes need a session or a read-write token.
@@ -107,7 +124,9 @@ impl ApiUser {
         if self.identity.can_write() {
             Ok(self)
         } else {
-            Err(AppError::forbidden("This token is read-only; create a token with the write scope."))
+            Err(AppError::forbidden(
+                "This token is read-only; create a token with the write scope.",
+            ))
         }
     }
 }
@@ -117,8 +136,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Identity>() {
-            Some(identity) => Ok(ApiUser { ctx: ctx_of(parts), identity: identity.clone() }),
-            None => Err(AppError::unauthorized("Sign in, or send an API token as `Authorization: Bearer <token>`.")),
+            Some(identity) => Ok(ApiUser {
+                ctx: ctx_of(parts),
+                identity: identity.clone(),
+            }),
+            None => Err(AppError::unauthorized(
+                "Sign in, or send an API token as `Authorization: Bearer <token>`.",
+            )),
         }
     }
 }
@@ -155,8 +179,17 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Identity>() {
-            Some(identity) => Ok(PageUser { ctx: ctx_of(parts), identity: identity.clone() }),
-            None => Err(LoginRedirect(parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()))),
+            Some(identity) => Ok(PageUser {
+                ctx: ctx_of(parts),
+                identity: identity.clone(),
+            }),
+            None => Err(LoginRedirect(
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/".into()),
+            )),
         }
     }
 }

@@ -25,18 +25,35 @@ const REQUEST_ID: &str = "x-request-id";
 
 fn sane_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| s.to_string())
+    (!s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| s.to_string())
 }
 
 /// Resolves the client address and request id, runs the request inside a span that carries the
 /// id (so every log line has it), and echoes the id in the response.
 pub async fn context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
     let ip = client_ip(peer, forwarded, &state.config.trusted_proxies);
-    let request_id =
-        req.headers().get(REQUEST_ID).and_then(sane_request_id).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    req.extensions_mut().insert(RequestCtx { client_ip: ip, request_id: request_id.clone() });
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(sane_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    req.extensions_mut().insert(RequestCtx {
+        client_ip: ip,
+        request_id: request_id.clone(),
+    });
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
     let mut response = next.run(req).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -49,7 +66,11 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
 /// clients create unbounded label sets).
 pub async fn track_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_string();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
@@ -90,40 +111,90 @@ pub async fn setup_gate(State(state): State<AppState>, req: Request, next: Next)
         return next.run(req).await;
     }
     if path.starts_with("/api/") {
-        return AppError::unavailable("setup_required", "opsdesk is not set up yet: finish the setup wizard at /setup.").into_response();
+        return AppError::unavailable(
+            "setup_required",
+            "opsdesk is not set up yet: finish the setup wizard at /setup.",
+        )
+        .into_response();
     }
     Redirect::to("/setup").into_response()
 }
 
 /// Resolves the caller from a bearer token or the session cookie. A presented token that does not
 /// check out is refused outright (and logged for fail2ban) rather than treated as anonymous.
-pub async fn authenticate(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
-    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim).and_then(|v| {
-        v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(|t| t.trim().to_string())
-    });
+pub async fn authenticate(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .map(|t| t.trim().to_string())
+        });
     if let Some(token) = bearer {
-        match tokens::authenticate(&state.db, &token).await {
+        let digest = tokens::digest(&token);
+        let checked = match state.token_cache.get(&digest) {
+            Some(hit) => Ok(Some(hit)),
+            None => {
+                let generation = tokens::auth_generation();
+                let fresh = tokens::authenticate(&state.db, &token).await;
+                if let Ok(Some(auth)) = &fresh {
+                    state
+                        .token_cache
+                        .put(digest.clone(), auth.clone(), generation);
+                }
+                fresh
+            }
+        };
+        match checked {
             Ok(Some(auth)) => {
                 let now = now_ms();
-                if tokens::needs_touch(auth.last_used_at, now)
-                    && let Err(e) = tokens::touch(&state.db, &auth.token_id, now).await
-                {
-                    tracing::warn!(error = %e, "cannot record token use");
+                if tokens::needs_touch(auth.last_used_at, now) {
+                    match tokens::touch(&state.db, &auth.token_id, now).await {
+                        Ok(()) => state.token_cache.touched(&digest, now),
+                        Err(e) => tracing::warn!(error = %e, "cannot record token use"),
+                    }
                 }
-                req.extensions_mut().insert(Identity { user: auth.user, method: AuthMethod::Token, scope: Some(auth.scope) });
+                req.extensions_mut().insert(Identity {
+                    user: auth.user,
+                    method: AuthMethod::Token,
+                    scope: Some(auth.scope),
+                });
             }
             Ok(None) => {
-                let ip = req.extensions().get::<RequestCtx>().map(|c| c.client_ip.to_string()).unwrap_or_default();
-                let who = tokens::prefix_of(&token).map(|p| format!("token:{p}")).unwrap_or_else(|| "token".into());
-                state.auth_log.failure(&who, &ip, Reason::BadToken, req.uri().path());
-                return AppError::unauthorized("The API token is invalid, revoked or belongs to a disabled account.").into_response();
+                let ip = req
+                    .extensions()
+                    .get::<RequestCtx>()
+                    .map(|c| c.client_ip.to_string())
+                    .unwrap_or_default();
+                let who = tokens::prefix_of(&token)
+                    .map(|p| format!("token:{p}"))
+                    .unwrap_or_else(|| "token".into());
+                state
+                    .auth_log
+                    .failure(&who, &ip, Reason::BadToken, req.uri().path());
+                return AppError::unauthorized(
+                    "The API token is invalid, revoked or belongs to a disabled account.",
+                )
+                .into_response();
             }
             Err(e) => return e.into_response(),
         }
     } else if let Ok(Some(user_id)) = session.get::<String>(USER_KEY).await {
         match crate::accounts::store::find_by_id(&state.db, &user_id).await {
             Ok(Some(user)) if !user.disabled => {
-                req.extensions_mut().insert(Identity { user, method: AuthMethod::Session, scope: None });
+                req.extensions_mut().insert(Identity {
+                    user,
+                    method: AuthMethod::Session,
+                    scope: None,
+                });
             }
             Ok(_) => {
                 let _ = session.flush().await;
@@ -145,10 +216,19 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     } else {
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
     };
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
@@ -156,5 +236,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 /// HTML and a JSON error).
 pub fn wants_html(method: &Method, path: &str, accept: Option<&HeaderValue>) -> bool {
     let _ = method;
-    !path.starts_with("/api/") && accept.and_then(|a| a.to_str().ok()).is_none_or(|a| a.contains("text/html") || a.contains("*/*"))
+    !path.starts_with("/api/")
+        && accept
+            .and_then(|a| a.to_str().ok())
+            .is_none_or(|a| a.contains("text/html") || a.contains("*/*"))
 }

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod pagination;
 pub mod ratelimit;
 pub mod state;
+pub mod tokencache;
 
 use std::time::Duration;
 
@@ -67,13 +68,18 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .with_http_only(true)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
     let mut csrf = CsrfLayer::new().with_rejection_response(|_e| {
-        AppError::forbidden("This form was sent from another site and was refused (cross-site request protection).").into_response()
+        AppError::forbidden(
+            "This form was sent from another site and was refused (cross-site request protection).",
+        )
+        .into_response()
     });
     if let Some(public) = state.config.public_url.as_deref() {
         let origin = public.trim_end_matches('/');
         match csrf.clone().add_trusted_origin(origin) {
             Ok(c) => csrf = c,
-            Err(e) => tracing::warn!(error = %e, "public_url is not a valid origin for CSRF checks"),
+            Err(e) => {
+                tracing::warn!(error = %e, "public_url is not a valid origin for CSRF checks")
+            }
         }
     }
     let body_limit = state.config.limits.max_body_bytes;
@@ -94,13 +100,22 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .layer(from_fn(extract::reject_nul))
         .layer(from_fn(html_errors))
         .layer(from_fn(middleware::security_headers))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
         .layer(from_fn_with_state(state.clone(), middleware::context))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            tracing::error!("request handler panicked");
-            AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; it has been logged.")
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("request handler panicked");
+                AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side; it has been logged.",
+                )
                 .into_response()
-        }))
+            },
+        ))
         .with_state(state)
 }
 
@@ -114,15 +129,27 @@ async fn not_found(uri: Uri) -> AppError {
 }
 
 async fn method_not_allowed() -> AppError {
-    AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not accept that method.")
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This address does not accept that method.",
+    )
 }
 
 /// Browsers get errors as readable pages; API clients keep the JSON. An error response carries
 /// its `AppError` parts in the response extensions so this layer can re-render it.
 async fn html_errors(req: Request, next: Next) -> Response {
     let html = !is_api(req.uri().path())
-        && req.headers().get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    let request_id = req.extensions().get::<identity::RequestCtx>().map(|c| c.request_id.clone()).unwrap_or_default();
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    let request_id = req
+        .extensions()
+        .get::<identity::RequestCtx>()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
     let response = next.run(req).await;
     if !html {
         return response;
@@ -135,5 +162,8 @@ async fn html_errors(req: Request, next: Next) -> Response {
 
 /// Whether a request accepts HTML (used by handlers shared between pages and API).
 pub fn accepts_html(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+    headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
 }

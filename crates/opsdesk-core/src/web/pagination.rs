@@ -21,7 +21,12 @@ impl Cursor {
             .decode(c.as_bytes())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| AppError::bad_request("invalid_cursor", "The cursor is not one this server handed out."))
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_cursor",
+                    "The cursor is not one this server handed out.",
+                )
+            })
     }
 
     pub fn encode_seq(n: i64) -> String {
@@ -34,10 +39,12 @@ impl Cursor {
         if text.is_empty() {
             return Ok(0);
         }
-        text.parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| AppError::bad_request("invalid_cursor", "The cursor is not one this server handed out."))
+        text.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_cursor",
+                "The cursor is not one this server handed out.",
+            )
+        })
     }
 }
 
@@ -48,7 +55,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         assert_eq!(Cursor::decode_seq(&Cursor::encode_seq(42)).ok(), Some(42));
-        assert_eq!(Cursor::decode_text(&Cursor::encode_text("a@b.c")).ok(), Some("a@b.c".into()));
+        assert_eq!(
+            Cursor::decode_text(&Cursor::encode_text("a@b.c")).ok(),
+            Some("a@b.c".into())
+        );
         assert!(Cursor::decode_seq("!!!").is_err());
         assert!(Cursor::decode_seq(&Cursor::encode_text("-1")).is_err());
         assert_eq!(Cursor::decode_seq("").ok(), Some(0));

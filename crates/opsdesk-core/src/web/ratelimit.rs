@@ -48,7 +48,10 @@ impl RateLimits {
         RateLimits {
             login: RateLimiter::keyed(Quota::per_minute(nz(l.login_per_minute))),
             form: RateLimiter::keyed(Quota::per_minute(nz(l.forms_per_minute))),
-            api: RateLimiter::keyed(Quota::per_second(nz(l.api_per_second)).allow_burst(nz(l.api_per_second.saturating_mul(2)))),
+            api: RateLimiter::keyed(
+                Quota::per_second(nz(l.api_per_second))
+                    .allow_burst(nz(l.api_per_second.saturating_mul(2))),
+            ),
             clock: DefaultClock::default(),
         }
     }
@@ -61,7 +64,9 @@ impl RateLimits {
             Bucket::Api => &self.api,
             Bucket::None => return Ok(()),
         };
-        limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
+        limiter
+            .check_key(&ip)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 
     /// Forgets idle keys so memory stays bounded under many client addresses.
@@ -88,7 +93,10 @@ mod tests {
 
     #[test]
     fn the_login_bucket_runs_dry_per_ip() {
-        let l = RateLimits::new(&Limits { login_per_minute: 2, ..Limits::default() });
+        let l = RateLimits::new(&Limits {
+            login_per_minute: 2,
+            ..Limits::default()
+        });
         let a: IpAddr = [203, 0, 113, 1].into();
         let b: IpAddr = [203, 0, 113, 2].into();
         assert!(l.check(Bucket::Login, a).is_ok());

@@ -18,6 +18,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub auth_log: Arc<AuthLog>,
     pub limits: Arc<RateLimits>,
+    pub token_cache: Arc<super::tokencache::TokenCache>,
     pub metrics: PrometheusHandle,
     pub leadership: Leadership,
     pub runner: Runner,
@@ -44,6 +45,7 @@ impl AppState {
             config,
             auth_log,
             limits,
+            token_cache: Arc::default(),
             metrics,
             leadership,
             runner,
@@ -72,8 +74,11 @@ impl AppState {
 
     /// The Secure cookie flag: configured, or on when the public URL is https.
     pub fn secure_cookies(&self) -> bool {
-        self.config
-            .secure_cookies
-            .unwrap_or_else(|| self.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")))
+        self.config.secure_cookies.unwrap_or_else(|| {
+            self.config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        })
     }
 }

@@ -42,25 +42,45 @@ struct Shots {
 impl Shots {
     async fn take(&mut self, c: &Client, name: &str) {
         self.n += 1;
-        let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+        let png = c
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot: {e}"));
         assert!(png.starts_with(b"\x89PNG"), "not a PNG");
         let _ = std::fs::create_dir_all(&self.dir);
-        let _ = std::fs::write(self.dir.join(format!("{}-{:02}-{name}.png", self.prefix, self.n)), png);
+        let _ = std::fs::write(
+            self.dir
+                .join(format!("{}-{:02}-{name}.png", self.prefix, self.n)),
+            png,
+        );
     }
 }
 
 async fn fill(c: &Client, css: &str, text: &str) {
-    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    let el = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
     el.clear().await.unwrap_or_else(|e| panic!("{css}: {e}"));
-    el.send_keys(text).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
 async fn path(c: &Client) -> String {
-    c.current_url().await.map(|u| u.path().to_string()).unwrap_or_default()
+    c.current_url()
+        .await
+        .map(|u| u.path().to_string())
+        .unwrap_or_default()
 }
 
 /// Waits (up to 10 s) for a navigation to land on `expected`; a click does not wait by itself.
@@ -71,43 +91,102 @@ async fn wait_path(c: &Client, expected: &str) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("expected to reach {expected}, still at {}:\n{}", path(c).await, text(c).await);
+    panic!(
+        "expected to reach {expected}, still at {}:\n{}",
+        path(c).await,
+        text(c).await
+    );
 }
 
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("body")).await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default()
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default()
 }
 
 async fn first_run_journey_in_chromium(backend: Backend) {
     let app: TestApp = spawn_app(backend).await;
     let c = browser().await;
     let mut shots = Shots {
-        dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots")),
-        prefix: if backend == Backend::Sqlite { "sqlite" } else { "postgres" },
+        dir: PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/screenshots"
+        )),
+        prefix: if backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        },
         n: 0,
     };
 
-    c.goto(&app.url("/")).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(path(&c).await, "/setup", "a fresh instance opens the wizard");
+    c.goto(&app.url("/"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        path(&c).await,
+        "/setup",
+        "a fresh instance opens the wizard"
+    );
     shots.take(&c, "setup").await;
     fill(&c, "input[name=brand_name]", "Pixelforge Support").await;
-    fill(&c, "input[name=support_email]", "support@pixelforge.example").await;
-    c.find(Locator::Css("select[name=timezone]")).await.unwrap_or_else(|e| panic!("{e}")).select_by_value("Europe/Berlin").await.unwrap_or_else(|e| panic!("{e}"));
+    fill(
+        &c,
+        "input[name=support_email]",
+        "support@pixelforge.example",
+    )
+    .await;
+    c.find(Locator::Css("select[name=timezone]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("Europe/Berlin")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     fill(&c, "input[name=admin_name]", "Alex Admin").await;
     fill(&c, "input[name=admin_email]", "alex@pixelforge.example").await;
     fill(&c, "input[name=admin_password]", "admin password 1").await;
     click(&c, "form[action='/setup'] button[type=submit]").await;
     wait_path(&c, "/").await;
     let home = text(&c).await;
-    assert!(home.contains("Setup is complete") && home.contains("Pixelforge Support") && home.contains("Europe/Berlin"), "{home}");
+    assert!(
+        home.contains("Setup is complete")
+            && home.contains("Pixelforge Support")
+            && home.contains("Europe/Berlin"),
+        "{home}"
+    );
     shots.take(&c, "overview").await;
 
     click(&c, "a[href='/admin/users']").await;
     wait_path(&c, "/admin/users").await;
-    fill(&c, "form[action='/admin/users'] input[name=email]", "sam@pixelforge.example").await;
-    fill(&c, "form[action='/admin/users'] input[name=name]", "Sam Agent").await;
-    c.find(Locator::Css("form[action='/admin/users'] select[name=role]")).await.unwrap_or_else(|e| panic!("{e}")).select_by_value("agent").await.unwrap_or_else(|e| panic!("{e}"));
-    fill(&c, "form[action='/admin/users'] input[name=password]", "agent password 1").await;
+    fill(
+        &c,
+        "form[action='/admin/users'] input[name=email]",
+        "sam@pixelforge.example",
+    )
+    .await;
+    fill(
+        &c,
+        "form[action='/admin/users'] input[name=name]",
+        "Sam Agent",
+    )
+    .await;
+    c.find(Locator::Css(
+        "form[action='/admin/users'] select[name=role]",
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .select_by_value("agent")
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    fill(
+        &c,
+        "form[action='/admin/users'] input[name=password]",
+        "agent password 1",
+    )
+    .await;
     click(&c, "form[action='/admin/users'] button[type=submit]").await;
     wait_path(&c, "/admin/users").await;
     for _ in 0..50 {
@@ -117,7 +196,10 @@ async fn first_run_journey_in_chromium(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let users = text(&c).await;
-    assert!(users.contains("Added sam@pixelforge.example as agent.") && users.contains("Sam Agent"), "{users}");
+    assert!(
+        users.contains("Added sam@pixelforge.example as agent.") && users.contains("Sam Agent"),
+        "{users}"
+    );
     shots.take(&c, "users").await;
 
     click(&c, "form[action='/logout'] button").await;
@@ -128,7 +210,10 @@ async fn first_run_journey_in_chromium(backend: Backend) {
     click(&c, "form[action='/login'] button[type=submit]").await;
     wait_path(&c, "/").await;
     let agent_home = text(&c).await;
-    assert!(agent_home.contains("sam@pixelforge.example (agent") && !agent_home.contains("Audit log"), "{agent_home}");
+    assert!(
+        agent_home.contains("sam@pixelforge.example (agent") && !agent_home.contains("Audit log"),
+        "{agent_home}"
+    );
     shots.take(&c, "agent-overview").await;
     let _ = c.close().await;
 }

@@ -42,19 +42,25 @@ pub fn required_env(name: &str) -> String {
 /// A fresh, empty database of the given kind; returns its URL.
 pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> DatabaseUrl {
     match backend {
-        Backend::Sqlite => DatabaseUrl(format!("sqlite://{}?mode=rwc", dir.join("opsdesk.db").display())),
+        Backend::Sqlite => DatabaseUrl(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("opsdesk.db").display()
+        )),
         Backend::Postgres => {
             let admin = required_env("OPSDESK_TEST_PG_URL");
             opsdesk::install_crypto_provider();
             sqlx::any::install_default_drivers();
             let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
+            let mut conn = sqlx::AnyConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
                 .unwrap_or_else(|e| panic!("creating {name}: {e}"));
             let _ = conn.close().await;
-            let mut url = url::Url::parse(&admin).unwrap_or_else(|e| panic!("bad OPSDESK_TEST_PG_URL: {e}"));
+            let mut url =
+                url::Url::parse(&admin).unwrap_or_else(|e| panic!("bad OPSDESK_TEST_PG_URL: {e}"));
             url.set_path(&name);
             DatabaseUrl(url.to_string())
         }
@@ -97,7 +103,9 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
     let url = fresh_database(backend, dir.path()).await;
     let mut config = test_config(dir.path(), url.clone());
     adjust(&mut config);
-    let app = App::build(config).await.unwrap_or_else(|e| panic!("building the app: {e:#}"));
+    let app = App::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("building the app: {e:#}"));
     let port = app.port();
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -154,20 +162,34 @@ impl Reply {
     }
 
     pub fn location(&self) -> String {
-        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
 pub async fn read(r: reqwest::RequestBuilder) -> Reply {
-    let resp = r.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
+    let resp = r
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
-    Reply { status, headers, text }
+    Reply {
+        status,
+        headers,
+        text,
+    }
 }
 
 impl TestApp {
@@ -181,11 +203,22 @@ impl TestApp {
 
     /// A GET as a browser sends it (asks for HTML).
     pub async fn get_page(&self, path: &str) -> Reply {
-        read(self.client.get(self.url(path)).header("accept", "text/html")).await
+        read(
+            self.client
+                .get(self.url(path))
+                .header("accept", "text/html"),
+        )
+        .await
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        read(self.client.post(self.url(path)).header("accept", "text/html").form(form)).await
+        read(
+            self.client
+                .post(self.url(path))
+                .header("accept", "text/html")
+                .form(form),
+        )
+        .await
     }
 
     pub async fn get_with_token(&self, path: &str, token: &str) -> Reply {
@@ -193,7 +226,13 @@ impl TestApp {
     }
 
     pub async fn post_json_with_token(&self, path: &str, token: &str, body: &Value) -> Reply {
-        read(self.client.post(self.url(path)).bearer_auth(token).json(body)).await
+        read(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
     }
 
     /// Completes setup over the API with the standard admin.
@@ -213,11 +252,20 @@ impl TestApp {
 
     /// Signs this app's client in through the login form.
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post_form("/login", &[("email", email), ("password", password), ("next", "/")]).await
+        self.post_form(
+            "/login",
+            &[("email", email), ("password", password), ("next", "/")],
+        )
+        .await
     }
 
     /// Creates a user directly through the service (as the CLI would).
-    pub async fn add_user(&self, email: &str, role: &str, org: &str) -> opsdesk_core::accounts::User {
+    pub async fn add_user(
+        &self,
+        email: &str,
+        role: &str,
+        org: &str,
+    ) -> opsdesk_core::accounts::User {
         let input = opsdesk_core::accounts::service::NewUserInput {
             email: email.into(),
             name: String::new(),
@@ -241,9 +289,10 @@ impl TestApp {
 
     /// Audit actions in order (oldest first).
     pub async fn audit_actions(&self) -> Vec<String> {
-        let mut recs = opsdesk_core::audit::store::list(&self.state.db, &Default::default(), 10_000)
-            .await
-            .unwrap_or_else(|e| panic!("audit: {e}"));
+        let mut recs =
+            opsdesk_core::audit::store::list(&self.state.db, &Default::default(), 10_000)
+                .await
+                .unwrap_or_else(|e| panic!("audit: {e}"));
         recs.reverse();
         recs.into_iter().map(|r| r.action).collect()
     }
@@ -261,12 +310,20 @@ pub struct TestAppClient {
 
 impl TestAppClient {
     pub fn new(app: &TestApp) -> TestAppClient {
-        TestAppClient { base: app.addr.clone(), client: new_client() }
+        TestAppClient {
+            base: app.addr.clone(),
+            client: new_client(),
+        }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        read(self.client.post(format!("{}/login", self.base)).header("accept", "text/html").form(&[("email", email), ("password", password)]))
-            .await
+        read(
+            self.client
+                .post(format!("{}/login", self.base))
+                .header("accept", "text/html")
+                .form(&[("email", email), ("password", password)]),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -274,7 +331,12 @@ impl TestAppClient {
     }
 
     pub async fn get_page(&self, path: &str) -> Reply {
-        read(self.client.get(format!("{}{path}", self.base)).header("accept", "text/html")).await
+        read(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .header("accept", "text/html"),
+        )
+        .await
     }
 
     pub async fn get_json(&self, path: &str) -> Value {

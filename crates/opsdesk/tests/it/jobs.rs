@@ -9,21 +9,48 @@ use serde_json::json;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, spawn_app};
 use crate::on_both;
 
-on_both!(jobs_exist_only_if_their_transaction_commits, concurrent_workers_run_each_job_once, failing_jobs_back_off_then_die_and_can_be_retried, periodic_jobs_are_queued_once_per_interval);
+on_both!(
+    jobs_exist_only_if_their_transaction_commits,
+    concurrent_workers_run_each_job_once,
+    failing_jobs_back_off_then_die_and_can_be_retried,
+    periodic_jobs_are_queued_once_per_interval
+);
 
 async fn jobs_exist_only_if_their_transaction_commits(backend: Backend) {
     let app = spawn_app(backend).await;
     let db = &app.state.db;
     let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
-    enqueue(&mut tx, &NewJob::now(KIND_CHECKPOINT, json!(null))).await.unwrap_or_else(|e| panic!("{e}"));
+    enqueue(&mut tx, &NewJob::now(KIND_CHECKPOINT, json!(null)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     tx.rollback().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(app.state.runner.try_run_one().await.unwrap_or_else(|e| panic!("{e}")), None);
+    assert_eq!(
+        app.state
+            .runner
+            .try_run_one()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        None
+    );
     let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
-    enqueue(&mut tx, &NewJob::now(KIND_CHECKPOINT, json!(null))).await.unwrap_or_else(|e| panic!("{e}"));
+    enqueue(&mut tx, &NewJob::now(KIND_CHECKPOINT, json!(null)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-    let outcome = app.state.runner.try_run_one().await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(outcome, Some(Outcome::Done { ref kind, .. }) if kind == KIND_CHECKPOINT), "{outcome:?}");
-    assert_eq!(app.audit_actions().await.last().map(String::as_str), Some("audit.checkpoint"));
+    let outcome = app
+        .state
+        .runner
+        .try_run_one()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(outcome, Some(Outcome::Done { ref kind, .. }) if kind == KIND_CHECKPOINT),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        app.audit_actions().await.last().map(String::as_str),
+        Some("audit.checkpoint")
+    );
 }
 
 async fn concurrent_workers_run_each_job_once(backend: Backend) {
@@ -31,7 +58,9 @@ async fn concurrent_workers_run_each_job_once(backend: Backend) {
     let db = &app.state.db;
     let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..40 {
-        enqueue(&mut tx, &NewJob::now(KIND_CHECKPOINT, json!(null))).await.unwrap_or_else(|e| panic!("{e}"));
+        enqueue(&mut tx, &NewJob::now(KIND_CHECKPOINT, json!(null)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     let mut workers = Vec::new();
@@ -51,9 +80,20 @@ async fn concurrent_workers_run_each_job_once(backend: Backend) {
         total += w.await.unwrap_or_else(|e| panic!("{e}"));
     }
     assert_eq!(total, 40);
-    let runs = opsdesk_core::jobs::store::attempts_by_kind(db, KIND_CHECKPOINT).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(runs.iter().all(|(_, state, attempts)| state == "done" && *attempts == 1), "{runs:?}");
-    let checkpoints = app.audit_actions().await.iter().filter(|a| *a == "audit.checkpoint").count();
+    let runs = opsdesk_core::jobs::store::attempts_by_kind(db, KIND_CHECKPOINT)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        runs.iter()
+            .all(|(_, state, attempts)| state == "done" && *attempts == 1),
+        "{runs:?}"
+    );
+    let checkpoints = app
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "audit.checkpoint")
+        .count();
     assert_eq!(checkpoints, 40, "each job's effect happened exactly once");
 }
 
@@ -62,29 +102,79 @@ async fn failing_jobs_back_off_then_die_and_can_be_retried(backend: Backend) {
     app.setup().await;
     let db = &app.state.db;
     let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
-    let job = NewJob { max_attempts: 2, ..NewJob::now("no.such.kind", json!({"x": 1})) };
-    enqueue(&mut tx, &job).await.unwrap_or_else(|e| panic!("{e}"));
+    let job = NewJob {
+        max_attempts: 2,
+        ..NewJob::now("no.such.kind", json!({"x": 1}))
+    };
+    enqueue(&mut tx, &job)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-    let first = app.state.runner.try_run_one().await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(first, Some(Outcome::Retrying { ref error, .. }) if error.contains("no handler")), "{first:?}");
-    assert_eq!(app.state.runner.try_run_one().await.unwrap_or_else(|e| panic!("{e}")), None, "backoff: not due yet");
-    sqlx::query("UPDATE jobs SET run_at = 0 WHERE state = 'queued'").execute(db.write()).await.unwrap_or_else(|e| panic!("{e}"));
-    let second = app.state.runner.try_run_one().await.unwrap_or_else(|e| panic!("{e}"));
+    let first = app
+        .state
+        .runner
+        .try_run_one()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(first, Some(Outcome::Retrying { ref error, .. }) if error.contains("no handler")),
+        "{first:?}"
+    );
+    assert_eq!(
+        app.state
+            .runner
+            .try_run_one()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "backoff: not due yet"
+    );
+    sqlx::query("UPDATE jobs SET run_at = 0 WHERE state = 'queued'")
+        .execute(db.write())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = app
+        .state
+        .runner
+        .try_run_one()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(second, Some(Outcome::Dead { .. })), "{second:?}");
 
     let token = app.token(ADMIN_EMAIL, Scope::Write).await;
-    let dead = app.get_with_token("/api/jobs?state=dead", &token).await.json();
-    let id = dead["items"][0]["id"].as_str().unwrap_or_default().to_string();
+    let dead = app
+        .get_with_token("/api/jobs?state=dead", &token)
+        .await
+        .json();
+    let id = dead["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert_eq!(dead["items"][0]["attempts"], json!(2));
-    assert!(dead["items"][0]["last_error"].as_str().is_some_and(|e| e.contains("no.such.kind")));
+    assert!(
+        dead["items"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no.such.kind"))
+    );
     app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let page = app.get_page("/admin/jobs?state=dead").await;
-    assert!(page.text.contains("no.such.kind") && page.text.contains("Retry"), "{}", page.text);
-    let retried = app.post_json_with_token(&format!("/api/jobs/{id}/retry"), &token, &json!({})).await;
+    assert!(
+        page.text.contains("no.such.kind") && page.text.contains("Retry"),
+        "{}",
+        page.text
+    );
+    let retried = app
+        .post_json_with_token(&format!("/api/jobs/{id}/retry"), &token, &json!({}))
+        .await;
     assert_eq!(retried.status, 204, "{}", retried.text);
-    let queued = app.get_with_token("/api/jobs?state=queued", &token).await.json();
+    let queued = app
+        .get_with_token("/api/jobs?state=queued", &token)
+        .await
+        .json();
     assert_eq!(queued["items"][0]["id"], json!(id));
-    let again = app.post_json_with_token(&format!("/api/jobs/{id}/retry"), &token, &json!({})).await;
+    let again = app
+        .post_json_with_token(&format!("/api/jobs/{id}/retry"), &token, &json!({}))
+        .await;
     assert_eq!(again.status, 404, "only dead jobs can be retried");
     assert!(app.audit_actions().await.contains(&"job.retry".to_string()));
     let _ = Actor::system();
@@ -94,11 +184,23 @@ async fn periodic_jobs_are_queued_once_per_interval(backend: Backend) {
     let app = spawn_app(backend).await;
     let db = &app.state.db;
     let now = 1_800_000_000_000;
-    schedule_periodic(db, now).await.unwrap_or_else(|e| panic!("{e}"));
-    schedule_periodic(db, now + 1_000).await.unwrap_or_else(|e| panic!("{e}"));
-    let queued = opsdesk_core::jobs::store::stats(db).await.unwrap_or_else(|e| panic!("{e}")).queued;
+    schedule_periodic(db, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    schedule_periodic(db, now + 1_000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let queued = opsdesk_core::jobs::store::stats(db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .queued;
     assert_eq!(queued, 2, "one prune and one checkpoint, not four");
-    schedule_periodic(db, now + 3_600_000).await.unwrap_or_else(|e| panic!("{e}"));
-    let queued = opsdesk_core::jobs::store::stats(db).await.unwrap_or_else(|e| panic!("{e}")).queued;
+    schedule_periodic(db, now + 3_600_000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let queued = opsdesk_core::jobs::store::stats(db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .queued;
     assert_eq!(queued, 3, "the next hour brings another prune");
 }

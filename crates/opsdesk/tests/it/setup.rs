@@ -5,19 +5,34 @@ use serde_json::json;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, read, spawn_app};
 use crate::on_both;
 
-on_both!(fresh_instance_leads_every_page_to_setup, wizard_validates_then_signs_the_admin_in, setup_happens_exactly_once_under_concurrency);
+on_both!(
+    fresh_instance_leads_every_page_to_setup,
+    wizard_validates_then_signs_the_admin_in,
+    setup_happens_exactly_once_under_concurrency
+);
 
 async fn fresh_instance_leads_every_page_to_setup(backend: Backend) {
     let app = spawn_app(backend).await;
     for path in ["/", "/login", "/admin/users", "/account"] {
         let r = app.get_page(path).await;
-        assert_eq!((r.status, r.location()), (303, "/setup".to_string()), "{path}");
+        assert_eq!(
+            (r.status, r.location()),
+            (303, "/setup".to_string()),
+            "{path}"
+        );
     }
     let me = app.get("/api/me").await;
-    assert_eq!((me.status, me.error_code()), (503, "setup_required".to_string()));
+    assert_eq!(
+        (me.status, me.error_code()),
+        (503, "setup_required".to_string())
+    );
     let page = app.get_page("/setup").await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("Welcome to opsdesk") && page.text.contains("Europe/Berlin"), "{}", page.text);
+    assert!(
+        page.text.contains("Welcome to opsdesk") && page.text.contains("Europe/Berlin"),
+        "{}",
+        page.text
+    );
     let health = app.get("/api/health").await.json();
     assert_eq!(health["setup_complete"], json!(false));
 }
@@ -38,10 +53,20 @@ async fn wizard_validates_then_signs_the_admin_in(backend: Backend) {
         )
         .await;
     assert_eq!(bad.status, 422);
-    for expected in ["Team name is required", "Support email must look like", "Time zone is not a known", "Password must be at least 10"] {
+    for expected in [
+        "Team name is required",
+        "Support email must look like",
+        "Time zone is not a known",
+        "Password must be at least 10",
+    ] {
         assert!(bad.text.contains(expected), "missing {expected:?}");
     }
-    assert!(!opsdesk_core::setup::is_complete(&app.state.db).await.unwrap_or(true), "a failed setup must not be saved");
+    assert!(
+        !opsdesk_core::setup::is_complete(&app.state.db)
+            .await
+            .unwrap_or(true),
+        "a failed setup must not be saved"
+    );
 
     let ok = app
         .post_form(
@@ -56,18 +81,41 @@ async fn wizard_validates_then_signs_the_admin_in(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!((ok.status, ok.location()), (303, "/".to_string()), "{}", ok.text);
+    assert_eq!(
+        (ok.status, ok.location()),
+        (303, "/".to_string()),
+        "{}",
+        ok.text
+    );
     let home = app.get_page("/").await;
     assert_eq!(home.status, 200);
-    assert!(home.text.contains("Acme Support") && home.text.contains("Setup is complete"), "{}", home.text);
+    assert!(
+        home.text.contains("Acme Support") && home.text.contains("Setup is complete"),
+        "{}",
+        home.text
+    );
     assert!(home.text.contains("America/New_York"));
     let me = app.get("/api/me").await.json();
-    assert_eq!((me["email"].as_str(), me["role"].as_str(), me["auth"].as_str()), (Some(ADMIN_EMAIL), Some("admin"), Some("session")));
+    assert_eq!(
+        (
+            me["email"].as_str(),
+            me["role"].as_str(),
+            me["auth"].as_str()
+        ),
+        (Some(ADMIN_EMAIL), Some("admin"), Some("session"))
+    );
     let actions = app.audit_actions().await;
-    assert!(actions.contains(&"setup.complete".to_string()) && actions.contains(&"user.create".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"setup.complete".to_string())
+            && actions.contains(&"user.create".to_string()),
+        "{actions:?}"
+    );
     // The wizard is gone once done.
     let again = app.get_page("/setup").await;
-    assert_eq!((again.status, again.location()), (303, "/login".to_string()));
+    assert_eq!(
+        (again.status, again.location()),
+        (303, "/login".to_string())
+    );
 }
 
 async fn setup_happens_exactly_once_under_concurrency(backend: Backend) {
@@ -77,14 +125,19 @@ async fn setup_happens_exactly_once_under_concurrency(backend: Backend) {
         let client = app.client.clone();
         let url = app.url("/api/setup");
         tasks.push(tokio::spawn(async move {
-            read(client.post(url).header("x-forwarded-for", format!("198.51.100.{i}")).json(&json!({
-                "brand_name": format!("Team {i}"),
-                "support_email": "support@example.com",
-                "timezone": "UTC",
-                "admin_name": "Admin",
-                "admin_email": format!("admin{i}@example.com"),
-                "admin_password": ADMIN_PASSWORD,
-            })))
+            read(
+                client
+                    .post(url)
+                    .header("x-forwarded-for", format!("198.51.100.{i}"))
+                    .json(&json!({
+                        "brand_name": format!("Team {i}"),
+                        "support_email": "support@example.com",
+                        "timezone": "UTC",
+                        "admin_name": "Admin",
+                        "admin_email": format!("admin{i}@example.com"),
+                        "admin_password": ADMIN_PASSWORD,
+                    })),
+            )
             .await
         }));
     }
@@ -98,8 +151,17 @@ async fn setup_happens_exactly_once_under_concurrency(backend: Backend) {
     }
     statuses.sort_unstable();
     assert_eq!(statuses, vec![201, 409, 409, 409, 409, 409, 409, 409]);
-    let admins = opsdesk_core::accounts::service::list(&app.state.db, Some(opsdesk_core::accounts::Role::Admin), "", 50)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(admins.len(), 1, "exactly one admin may exist after racing setups");
+    let admins = opsdesk_core::accounts::service::list(
+        &app.state.db,
+        Some(opsdesk_core::accounts::Role::Admin),
+        "",
+        50,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        admins.len(),
+        1,
+        "exactly one admin may exist after racing setups"
+    );
 }

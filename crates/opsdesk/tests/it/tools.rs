@@ -7,11 +7,18 @@ use std::process::Command;
 use opsdesk_core::auth::tokens::Scope;
 use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, fresh_database, new_client, read, required_env, spawn_with};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, fresh_database, new_client, read, required_env,
+    spawn_with,
+};
 use crate::on_both;
 use crate::procs::Server;
 
-on_both!(metrics_pass_promtool, fail2ban_bans_exactly_the_failing_addresses, schemathesis_finds_no_errors_or_schema_violations);
+on_both!(
+    metrics_pass_promtool,
+    fail2ban_bans_exactly_the_failing_addresses,
+    schemathesis_finds_no_errors_or_schema_violations
+);
 
 async fn metrics_pass_promtool(backend: Backend) {
     let app = spawn_with(backend, |_| {}).await;
@@ -32,7 +39,10 @@ async fn metrics_pass_promtool(backend: Backend) {
     ] {
         assert!(r.text.contains(name), "{name} missing from:\n{}", r.text);
     }
-    assert!(r.text.contains("route=\"/api/me\"") && r.text.contains("route=\"unmatched\""), "routes, not raw paths, label requests");
+    assert!(
+        r.text.contains("route=\"/api/me\"") && r.text.contains("route=\"unmatched\""),
+        "routes, not raw paths, label requests"
+    );
     let file = app.data_dir().join("metrics.txt");
     std::fs::write(&file, &r.text).unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new(required_env("OPSDESK_TEST_PROMTOOL"))
@@ -40,14 +50,26 @@ async fn metrics_pass_promtool(backend: Backend) {
         .stdin(std::fs::File::open(&file).unwrap_or_else(|e| panic!("{e}")))
         .output()
         .unwrap_or_else(|e| panic!("running promtool: {e}"));
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics found problems:\n{said}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool check metrics found problems:\n{said}"
+    );
 }
 
 async fn fail2ban_bans_exactly_the_failing_addresses(backend: Backend) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = fresh_database(backend, dir.path()).await;
-    let server = Server::start(dir.path(), &url, &[("OPSDESK_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let server = Server::start(
+        dir.path(),
+        &url,
+        &[("OPSDESK_TRUSTED_PROXIES", "127.0.0.1")],
+    )
+    .await;
     let c = new_client();
     let setup = read(c.post(format!("{}/api/setup", server.base)).json(&json!({
         "brand_name": "Acme", "support_email": "s@example.com", "timezone": "UTC",
@@ -56,22 +78,41 @@ async fn fail2ban_bans_exactly_the_failing_addresses(backend: Backend) {
     .await;
     assert_eq!(setup.status, 201, "{}", setup.text);
     let login = |ip: &'static str, user: &'static str| {
-        read(c.post(format!("{}/login", server.base)).header("x-forwarded-for", ip).form(&[("email", user), ("password", "not the password")]))
+        read(
+            c.post(format!("{}/login", server.base))
+                .header("x-forwarded-for", ip)
+                .form(&[("email", user), ("password", "not the password")]),
+        )
     };
     for _ in 0..3 {
         assert_eq!(login("203.0.113.7", ADMIN_EMAIL).await.status, 401);
     }
     assert_eq!(login("2001:db8::1", "nobody@example.com").await.status, 401);
-    assert_eq!(login("198.51.100.9", "x\" client_ip=6.6.6.6 reason=x").await.status, 401);
+    assert_eq!(
+        login("198.51.100.9", "x\" client_ip=6.6.6.6 reason=x")
+            .await
+            .status,
+        401
+    );
     let token = read(
-        c.get(format!("{}/api/me", server.base)).header("x-forwarded-for", "192.0.2.44").bearer_auth("odt_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        c.get(format!("{}/api/me", server.base))
+            .header("x-forwarded-for", "192.0.2.44")
+            .bearer_auth("odt_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
     )
     .await;
     assert_eq!(token.status, 401);
-    let ok = read(c.post(format!("{}/login", server.base)).header("x-forwarded-for", "192.0.2.200").form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])).await;
+    let ok = read(
+        c.post(format!("{}/login", server.base))
+            .header("x-forwarded-for", "192.0.2.200")
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]),
+    )
+    .await;
     assert_eq!(ok.status, 303, "a good login is not a failure");
 
-    let filter = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contrib/fail2ban/filter.d/opsdesk.conf");
+    let filter = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contrib/fail2ban/filter.d/opsdesk.conf"
+    );
     let log = dir.path().join("auth.log");
     let out = Command::new(required_env("OPSDESK_TEST_FAIL2BAN_REGEX"))
         .args(["-o", "ip"])
@@ -79,12 +120,27 @@ async fn fail2ban_bans_exactly_the_failing_addresses(backend: Backend) {
         .arg(filter)
         .output()
         .unwrap_or_else(|e| panic!("running fail2ban-regex: {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut ips: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut ips: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
     ips.sort();
     assert_eq!(
         ips,
-        vec!["192.0.2.44", "198.51.100.9", "2001:db8::1", "203.0.113.7", "203.0.113.7", "203.0.113.7"],
+        vec![
+            "192.0.2.44",
+            "198.51.100.9",
+            "2001:db8::1",
+            "203.0.113.7",
+            "203.0.113.7",
+            "203.0.113.7"
+        ],
         "auth log:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
@@ -110,13 +166,32 @@ async fn schemathesis_finds_no_errors_or_schema_violations(backend: Backend) {
         .current_dir(app.data_dir())
         .output()
         .unwrap_or_else(|e| panic!("running schemathesis: {e}"));
-    let report = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "schemathesis found problems:\n{report}");
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{report}"
+    );
     // Every documented operation was exercised, and nothing failed.
     let number_after = |label: &str| -> usize {
-        report.split(label).nth(1).and_then(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+        report
+            .split(label)
+            .nth(1)
+            .and_then(|rest| {
+                rest.trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+            })
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     };
     let tested = number_after("Tested:");
-    assert!(tested >= 14 && report.contains(&format!("Selected: {tested}/{tested}")), "not every operation was tested:\n{report}");
+    assert!(
+        tested >= 14 && report.contains(&format!("Selected: {tested}/{tested}")),
+        "not every operation was tested:\n{report}"
+    );
     assert!(!report.contains(" failed"), "{report}");
 }

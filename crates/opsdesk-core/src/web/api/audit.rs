@@ -44,7 +44,11 @@ pub struct AuditPage {
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn list(State(state): State<AppState>, me: ApiUser, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<axum::Json<AuditPage>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<axum::Json<AuditPage>, AppError> {
     me.require_admin()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     let filter = AuditFilter {
@@ -87,13 +91,22 @@ pub struct JobList {
         (status = 422, description = "Unknown state", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn jobs(State(state): State<AppState>, me: ApiUser, ApiQuery(q): ApiQuery<JobQuery>) -> Result<axum::Json<JobList>, AppError> {
+pub async fn jobs(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiQuery(q): ApiQuery<JobQuery>,
+) -> Result<axum::Json<JobList>, AppError> {
     me.require_admin()?;
     let which = q.state.unwrap_or_default();
     if !which.is_empty() && !crate::web::pages::admin::JOB_STATES.contains(&which.as_str()) {
-        return Err(AppError::field("state", "must be queued, running, dead or done"));
+        return Err(AppError::field(
+            "state",
+            "must be queued, running, dead or done",
+        ));
     }
-    let items = crate::jobs::store::list(&state.db, &which, 0, q.limit.unwrap_or(100).clamp(1, 500)).await?;
+    let items =
+        crate::jobs::store::list(&state.db, &which, 0, q.limit.unwrap_or(100).clamp(1, 500))
+            .await?;
     Ok(axum::Json(JobList { items }))
 }
 
@@ -106,7 +119,11 @@ pub async fn jobs(State(state): State<AppState>, me: ApiUser, ApiQuery(q): ApiQu
         (status = 404, description = "No dead job with this id", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn retry(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+pub async fn retry(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     me.require_admin()?.require_write()?;
     crate::jobs::retry_dead(&state.db, &me.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -74,22 +74,46 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let pending = db.pending_migrations().await;
     let stats = crate::jobs::store::stats(db).await;
     let database = match &writable {
-        Ok(()) => Check { status: "ok", detail: "reachable and writable".into() },
+        Ok(()) => Check {
+            status: "ok",
+            detail: "reachable and writable".into(),
+        },
         Err(e) => {
             tracing::error!(error = %e, "health: database check failed");
-            Check { status: "fail", detail: "not reachable or not writable".into() }
+            Check {
+                status: "fail",
+                detail: "not reachable or not writable".into(),
+            }
         }
     };
     let migrations = match &pending {
-        Ok(0) => Check { status: "ok", detail: "current".into() },
-        Ok(n) => Check { status: "fail", detail: format!("{n} migration(s) pending: run `opsdesk migrate`") },
-        Err(_) => Check { status: "fail", detail: "cannot read migration state".into() },
+        Ok(0) => Check {
+            status: "ok",
+            detail: "current".into(),
+        },
+        Ok(n) => Check {
+            status: "fail",
+            detail: format!("{n} migration(s) pending: run `opsdesk migrate`"),
+        },
+        Err(_) => Check {
+            status: "fail",
+            detail: "cannot read migration state".into(),
+        },
     };
     let lag = stats.as_ref().ok().map(|s| s.lag_ms);
     let job_queue = match &stats {
-        Ok(s) if s.lag_ms <= LAG_WARN_MS => Check { status: "ok", detail: format!("{} waiting, {} dead, lag {} ms", s.queued, s.dead, s.lag_ms) },
-        Ok(s) => Check { status: "warn", detail: format!("oldest due job has waited {} s", s.lag_ms / 1000) },
-        Err(_) => Check { status: "fail", detail: "cannot read the job queue".into() },
+        Ok(s) if s.lag_ms <= LAG_WARN_MS => Check {
+            status: "ok",
+            detail: format!("{} waiting, {} dead, lag {} ms", s.queued, s.dead, s.lag_ms),
+        },
+        Ok(s) => Check {
+            status: "warn",
+            detail: format!("oldest due job has waited {} s", s.lag_ms / 1000),
+        },
+        Err(_) => Check {
+            status: "fail",
+            detail: "cannot read the job queue".into(),
+        },
     };
     let status = overall(writable.is_ok(), *pending.as_ref().unwrap_or(&1), lag);
     let body = Health {
@@ -102,10 +126,23 @@ pub async fn health(State(state): State<AppState>) -> Response {
             backend: db.backend().name(),
             uptime_seconds: state.started.elapsed().as_secs(),
         },
-        checks: HealthChecks { database, migrations, job_queue },
+        checks: HealthChecks {
+            database,
+            migrations,
+            job_queue,
+        },
     };
-    let code = if status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    let code = if status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -145,7 +182,10 @@ pub async fn me(me: ApiUser) -> axum::Json<Me> {
         role: u.role,
         security: u.security,
         organization: match (&u.organization_id, &u.organization) {
-            (Some(id), Some(name)) => Some(OrgRef { id: id.clone(), name: name.clone() }),
+            (Some(id), Some(name)) => Some(OrgRef {
+                id: id.clone(),
+                name: name.clone(),
+            }),
             _ => None,
         },
         auth: me.identity.method.clone(),
@@ -169,10 +209,21 @@ pub struct SetupDone {
         (status = 422, description = "Invalid fields", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn setup_json(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<SetupInput>) -> Result<Response, AppError> {
+pub async fn setup_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<SetupInput>,
+) -> Result<Response, AppError> {
     let admin = setup::complete(&state.db, &caller.actor(), input).await?;
     state.mark_setup_done();
-    Ok((StatusCode::CREATED, axum::Json(SetupDone { admin_id: admin.id, admin_email: admin.email })).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(SetupDone {
+            admin_id: admin.id,
+            admin_email: admin.email,
+        }),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/noop", tag = "system",
@@ -190,10 +241,22 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
     let pool = state.db.pool_stats();
     metrics::gauge!("opsdesk_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
-    metrics::gauge!("opsdesk_db_pool_connections", "state" => "active").set(f64::from(pool.size.saturating_sub(pool.idle)));
-    metrics::gauge!("opsdesk_leader").set(if state.leadership.is_leader() { 1.0 } else { 0.0 });
+    metrics::gauge!("opsdesk_db_pool_connections", "state" => "active")
+        .set(f64::from(pool.size.saturating_sub(pool.idle)));
+    metrics::gauge!("opsdesk_leader").set(if state.leadership.is_leader() {
+        1.0
+    } else {
+        0.0
+    });
     state.limits.shrink();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -23,8 +23,13 @@ pub struct TokenList {
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn list(State(state): State<AppState>, me: ApiUser) -> Result<axum::Json<TokenList>, AppError> {
-    Ok(axum::Json(TokenList { items: tokens::list_for(&state.db, &me.user().id).await? }))
+pub async fn list(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<axum::Json<TokenList>, AppError> {
+    Ok(axum::Json(TokenList {
+        items: tokens::list_for(&state.db, &me.user().id).await?,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -54,13 +59,30 @@ pub struct CreatedToken {
         (status = 422, description = "Invalid fields", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn create(State(state): State<AppState>, me: ApiUser, ApiJson(body): ApiJson<NewToken>) -> Result<Response, AppError> {
+pub async fn create(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(body): ApiJson<NewToken>,
+) -> Result<Response, AppError> {
     me.require_write()?;
     if !tokens::scope_allowed(me.user().role, body.scope) {
-        return Err(AppError::forbidden("Customers can create read-only tokens."));
+        return Err(AppError::forbidden(
+            "Customers can create read-only tokens.",
+        ));
     }
-    let (token, secret) = tokens::create(&state.db, &me.actor(), &me.user().id, &body.name, body.scope).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token, secret })).into_response())
+    let (token, secret) = tokens::create(
+        &state.db,
+        &me.actor(),
+        &me.user().id,
+        &body.name,
+        body.scope,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken { token, secret }),
+    )
+        .into_response())
 }
 
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", security(("bearer" = [])),
@@ -72,7 +94,13 @@ pub async fn create(State(state): State<AppState>, me: ApiUser, ApiJson(body): A
         (status = 404, description = "No such token of yours", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn revoke(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> Result<axum::Json<TokenInfo>, AppError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> Result<axum::Json<TokenInfo>, AppError> {
     me.require_write()?;
-    Ok(axum::Json(tokens::revoke(&state.db, &me.actor(), &id, Some(&me.user().id)).await?))
+    Ok(axum::Json(
+        tokens::revoke(&state.db, &me.actor(), &id, Some(&me.user().id)).await?,
+    ))
 }

@@ -40,7 +40,11 @@ pub struct UserPage {
         (status = 403, description = "Not staff", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn list(State(state): State<AppState>, me: ApiUser, ApiQuery(q): ApiQuery<UserQuery>) -> Result<axum::Json<UserPage>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiQuery(q): ApiQuery<UserQuery>,
+) -> Result<axum::Json<UserPage>, AppError> {
     me.require_staff()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let after = Cursor::decode_text(q.cursor.as_deref().unwrap_or(""))?;
@@ -65,7 +69,11 @@ pub async fn list(State(state): State<AppState>, me: ApiUser, ApiQuery(q): ApiQu
         (status = 422, description = "Invalid fields (e.g. the email is taken)", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn create(State(state): State<AppState>, me: ApiUser, ApiJson(input): ApiJson<NewUserInput>) -> Result<Response, AppError> {
+pub async fn create(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<NewUserInput>,
+) -> Result<Response, AppError> {
     me.require_admin()?.require_write()?;
     let user = accounts::create_user(&state.db, &me.actor(), input).await?;
     Ok((StatusCode::CREATED, axum::Json(user)).into_response())
@@ -80,7 +88,11 @@ pub async fn create(State(state): State<AppState>, me: ApiUser, ApiJson(input): 
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn get(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>) -> Result<axum::Json<User>, AppError> {
+pub async fn get(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> Result<axum::Json<User>, AppError> {
     me.require_staff()?;
     Ok(axum::Json(accounts::find(&state.db, &id).await?))
 }
@@ -108,7 +120,14 @@ pub struct RoleChange {
         (status = 422, description = "Invalid fields", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn set_role(State(state): State<AppState>, me: ApiUser, Path(id): Path<String>, ApiJson(body): ApiJson<RoleChange>) -> Result<axum::Json<User>, AppError> {
+pub async fn set_role(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleChange>,
+) -> Result<axum::Json<User>, AppError> {
     me.require_admin()?.require_write()?;
-    Ok(axum::Json(accounts::set_role(&state.db, &me.actor(), &id, body.role, body.security).await?))
+    Ok(axum::Json(
+        accounts::set_role(&state.db, &me.actor(), &id, body.role, body.security).await?,
+    ))
 }

@@ -54,7 +54,13 @@ pub async fn account(State(state): State<AppState>, session: Session, me: PageUs
     // The secret survives exactly one page view.
     let new_token = session.remove::<String>(NEW_TOKEN_KEY).await.ok().flatten();
     let shell = Shell::load(&state, &session, Some(&user), "Your account", "account").await;
-    Ok(AccountPage { shell, me: user, tokens, new_token }.into_response())
+    Ok(AccountPage {
+        shell,
+        me: user,
+        tokens,
+        new_token,
+    }
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -65,18 +71,39 @@ pub struct NewTokenForm {
     scope: String,
 }
 
-pub async fn create_token(State(state): State<AppState>, session: Session, me: PageUser, ApiForm(form): ApiForm<NewTokenForm>) -> PageResult {
-    let scope = Scope::parse(&form.scope).ok_or_else(|| AppError::field("scope", "must be read or write"))?;
+pub async fn create_token(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    ApiForm(form): ApiForm<NewTokenForm>,
+) -> PageResult {
+    let scope = Scope::parse(&form.scope)
+        .ok_or_else(|| AppError::field("scope", "must be read or write"))?;
     if !tokens::scope_allowed(me.user().role, scope) {
-        return Err(PageError(AppError::forbidden("Customers can create read-only tokens.")));
+        return Err(PageError(AppError::forbidden(
+            "Customers can create read-only tokens.",
+        )));
     }
-    let (_, secret) = tokens::create(&state.db, &me.actor(), &me.user().id, &form.name, scope).await?;
-    session.insert(NEW_TOKEN_KEY, secret).await.map_err(|e| PageError(AppError::internal(e)))?;
+    let (_, secret) =
+        tokens::create(&state.db, &me.actor(), &me.user().id, &form.name, scope).await?;
+    session
+        .insert(NEW_TOKEN_KEY, secret)
+        .await
+        .map_err(|e| PageError(AppError::internal(e)))?;
     Ok(Redirect::to("/account").into_response())
 }
 
-pub async fn revoke_token(State(state): State<AppState>, session: Session, me: PageUser, Path(id): Path<String>) -> PageResult {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
     let t = tokens::revoke(&state.db, &me.actor(), &id, Some(&me.user().id)).await?;
-    flash(&session, format!("Token {} ({}) is revoked.", t.name, t.prefix)).await;
+    flash(
+        &session,
+        format!("Token {} ({}) is revoked.", t.name, t.prefix),
+    )
+    .await;
     Ok(Redirect::to("/account").into_response())
 }

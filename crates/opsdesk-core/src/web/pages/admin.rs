@@ -24,7 +24,11 @@ use crate::web::state::AppState;
 const PAGE: i64 = 50;
 
 fn require_admin(me: &PageUser) -> Result<(), PageError> {
-    if me.user().role == Role::Admin { Ok(()) } else { Err(PageError(AppError::forbidden("This page is for admins."))) }
+    if me.user().role == Role::Admin {
+        Ok(())
+    } else {
+        Err(PageError(AppError::forbidden("This page is for admins.")))
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -61,13 +65,32 @@ async fn users_page(
         None
     };
     let shell = Shell::load(state, session, Some(me.user()), "Users", "users").await;
-    Ok(UsersPage { shell, users, roles: Role::ALL.iter().map(|r| r.as_str()).collect(), form, errors, next_cursor })
+    Ok(UsersPage {
+        shell,
+        users,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        form,
+        errors,
+        next_cursor,
+    })
 }
 
-pub async fn users(State(state): State<AppState>, session: Session, me: PageUser, Query(q): Query<CursorQuery>) -> PageResult {
+pub async fn users(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Query(q): Query<CursorQuery>,
+) -> PageResult {
     require_admin(&me)?;
-    let form = NewUserInput { role: "agent".into(), ..NewUserInput::default() };
-    Ok(users_page(&state, &session, &me, &q.cursor, form, BTreeMap::new()).await?.into_response())
+    let form = NewUserInput {
+        role: "agent".into(),
+        ..NewUserInput::default()
+    };
+    Ok(
+        users_page(&state, &session, &me, &q.cursor, form, BTreeMap::new())
+            .await?
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -86,7 +109,12 @@ pub struct UserForm {
     security: Option<String>,
 }
 
-pub async fn create_user(State(state): State<AppState>, session: Session, me: PageUser, ApiForm(f): ApiForm<UserForm>) -> PageResult {
+pub async fn create_user(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    ApiForm(f): ApiForm<UserForm>,
+) -> PageResult {
     require_admin(&me)?;
     let input = NewUserInput {
         email: f.email,
@@ -103,7 +131,10 @@ pub async fn create_user(State(state): State<AppState>, session: Session, me: Pa
         }
         Err(e) => {
             let errors = field_errors(e)?;
-            let form = NewUserInput { password: String::new(), ..input };
+            let form = NewUserInput {
+                password: String::new(),
+                ..input
+            };
             let page = users_page(&state, &session, &me, "", form, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -115,9 +146,16 @@ pub struct RoleForm {
     role: String,
 }
 
-pub async fn set_role(State(state): State<AppState>, session: Session, me: PageUser, Path(id): Path<String>, ApiForm(f): ApiForm<RoleForm>) -> PageResult {
+pub async fn set_role(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(f): ApiForm<RoleForm>,
+) -> PageResult {
     require_admin(&me)?;
-    let role = Role::parse(&f.role).ok_or_else(|| AppError::field("role", "must be admin, agent or customer"))?;
+    let role = Role::parse(&f.role)
+        .ok_or_else(|| AppError::field("role", "must be admin, agent or customer"))?;
     let current = accounts::find(&state.db, &id).await?;
     let security = current.security && role.is_staff();
     let user = accounts::set_role(&state.db, &me.actor(), &id, role, security).await?;
@@ -125,21 +163,44 @@ pub async fn set_role(State(state): State<AppState>, session: Session, me: PageU
     Ok(Redirect::to("/admin/users").into_response())
 }
 
-pub async fn disable(State(state): State<AppState>, session: Session, me: PageUser, Path(id): Path<String>) -> PageResult {
+pub async fn disable(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
     set_disabled(state, session, me, id, true).await
 }
 
-pub async fn enable(State(state): State<AppState>, session: Session, me: PageUser, Path(id): Path<String>) -> PageResult {
+pub async fn enable(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
     set_disabled(state, session, me, id, false).await
 }
 
-async fn set_disabled(state: AppState, session: Session, me: PageUser, id: String, disabled: bool) -> PageResult {
+async fn set_disabled(
+    state: AppState,
+    session: Session,
+    me: PageUser,
+    id: String,
+    disabled: bool,
+) -> PageResult {
     require_admin(&me)?;
     if disabled && id == me.user().id {
-        return Err(PageError(AppError::conflict("cannot_disable_self", "You cannot disable your own account.")));
+        return Err(PageError(AppError::conflict(
+            "cannot_disable_self",
+            "You cannot disable your own account.",
+        )));
     }
     let user = accounts::set_disabled(&state.db, &me.actor(), &id, disabled).await?;
-    let what = if disabled { "disabled; their sessions have ended" } else { "enabled" };
+    let what = if disabled {
+        "disabled; their sessions have ended"
+    } else {
+        "enabled"
+    };
     flash(&session, format!("{} is {what}.", user.email)).await;
     Ok(Redirect::to("/admin/users").into_response())
 }
@@ -175,10 +236,20 @@ struct AuditPage {
     older_query: Option<String>,
 }
 
-pub async fn audit(State(state): State<AppState>, session: Session, me: PageUser, Query(q): Query<AuditQuery>) -> PageResult {
+pub async fn audit(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
     require_admin(&me)?;
     let before = Cursor::decode_seq(&q.cursor)?;
-    let filter = AuditFilter { action: q.action.trim().into(), actor: q.actor.trim().into(), target: q.target.trim().into(), before_seq: before };
+    let filter = AuditFilter {
+        action: q.action.trim().into(),
+        actor: q.actor.trim().into(),
+        target: q.target.trim().into(),
+        before_seq: before,
+    };
     let mut records = list_audit(&state.db, &filter, PAGE + 1).await?;
     let older_query = if records.len() as i64 > PAGE {
         records.truncate(PAGE as usize);
@@ -206,7 +277,13 @@ pub async fn audit(State(state): State<AppState>, session: Session, me: PageUser
         })
         .collect();
     let shell = Shell::load(&state, &session, Some(me.user()), "Audit log", "audit").await;
-    Ok(AuditPage { shell, filter: q, records, older_query }.into_response())
+    Ok(AuditPage {
+        shell,
+        filter: q,
+        records,
+        older_query,
+    }
+    .into_response())
 }
 
 pub struct JobRow {
@@ -238,11 +315,23 @@ pub struct JobsQuery {
 
 pub const JOB_STATES: [&str; 4] = ["queued", "running", "dead", "done"];
 
-pub async fn jobs(State(state): State<AppState>, session: Session, me: PageUser, Query(q): Query<JobsQuery>) -> PageResult {
+pub async fn jobs(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Query(q): Query<JobsQuery>,
+) -> PageResult {
     require_admin(&me)?;
-    let which = if q.state.is_empty() { "dead".to_string() } else { q.state };
+    let which = if q.state.is_empty() {
+        "dead".to_string()
+    } else {
+        q.state
+    };
     if !JOB_STATES.contains(&which.as_str()) {
-        return Err(PageError(AppError::field("state", "must be queued, running, dead or done")));
+        return Err(PageError(AppError::field(
+            "state",
+            "must be queued, running, dead or done",
+        )));
     }
     let jobs = crate::jobs::store::list(&state.db, &which, 0, 100)
         .await?
@@ -259,10 +348,23 @@ pub async fn jobs(State(state): State<AppState>, session: Session, me: PageUser,
         .collect();
     let stats = crate::jobs::store::stats(&state.db).await?;
     let shell = Shell::load(&state, &session, Some(me.user()), "Jobs", "jobs").await;
-    Ok(JobsPage { shell, stats, leader: state.leadership.is_leader(), states: JOB_STATES.to_vec(), state: which, jobs }.into_response())
+    Ok(JobsPage {
+        shell,
+        stats,
+        leader: state.leadership.is_leader(),
+        states: JOB_STATES.to_vec(),
+        state: which,
+        jobs,
+    }
+    .into_response())
 }
 
-pub async fn retry_job(State(state): State<AppState>, session: Session, me: PageUser, Path(id): Path<String>) -> PageResult {
+pub async fn retry_job(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
     require_admin(&me)?;
     crate::jobs::retry_dead(&state.db, &me.actor(), &id).await?;
     flash(&session, "The job is queued again.").await;

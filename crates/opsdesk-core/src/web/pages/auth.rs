@@ -32,17 +32,35 @@ pub async fn setup_form(State(state): State<AppState>, session: Session) -> Page
     if state.setup_done().await {
         return Ok(Redirect::to("/login").into_response());
     }
-    let form = SetupInput { timezone: "UTC".into(), ..SetupInput::default() };
+    let form = SetupInput {
+        timezone: "UTC".into(),
+        ..SetupInput::default()
+    };
     let shell = Shell::load(&state, &session, None, "Set up opsdesk", "").await;
-    Ok(SetupPage { shell, form, errors: BTreeMap::new(), timezones: setup::timezone_names() }.into_response())
+    Ok(SetupPage {
+        shell,
+        form,
+        errors: BTreeMap::new(),
+        timezones: setup::timezone_names(),
+    }
+    .into_response())
 }
 
-pub async fn setup_submit(State(state): State<AppState>, session: Session, caller: Caller, ApiForm(form): ApiForm<SetupInput>) -> PageResult {
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    session: Session,
+    caller: Caller,
+    ApiForm(form): ApiForm<SetupInput>,
+) -> PageResult {
     match setup::complete(&state.db, &caller.actor(), form.clone()).await {
         Ok(admin) => {
             state.mark_setup_done();
             start_session(&session, &admin.id).await?;
-            flash(&session, "Setup is complete. Next: add your agents under Users.").await;
+            flash(
+                &session,
+                "Setup is complete. Next: add your agents under Users.",
+            )
+            .await;
             Ok(Redirect::to("/").into_response())
         }
         Err(e) if e.code == "setup_already_complete" => {
@@ -52,8 +70,20 @@ pub async fn setup_submit(State(state): State<AppState>, session: Session, calle
         Err(e) => {
             let errors = field_errors(e)?;
             let shell = Shell::load(&state, &session, None, "Set up opsdesk", "").await;
-            let form = SetupInput { admin_password: String::new(), ..form };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, SetupPage { shell, form, errors, timezones: setup::timezone_names() }).into_response())
+            let form = SetupInput {
+                admin_password: String::new(),
+                ..form
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                SetupPage {
+                    shell,
+                    form,
+                    errors,
+                    timezones: setup::timezone_names(),
+                },
+            )
+                .into_response())
         }
     }
 }
@@ -75,19 +105,34 @@ pub struct NextQuery {
 
 /// Only local paths are followed after sign-in (no open redirect).
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login") {
+    if next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.starts_with("/login")
+    {
         next.to_string()
     } else {
         "/".to_string()
     }
 }
 
-pub async fn login_form(State(state): State<AppState>, session: Session, caller: Caller, Query(q): Query<NextQuery>) -> PageResult {
+pub async fn login_form(
+    State(state): State<AppState>,
+    session: Session,
+    caller: Caller,
+    Query(q): Query<NextQuery>,
+) -> PageResult {
     if caller.identity.is_some() {
         return Ok(Redirect::to(&safe_next(&q.next)).into_response());
     }
     let shell = Shell::load(&state, &session, None, "Sign in", "").await;
-    Ok(LoginPage { shell, error: None, email: String::new(), next: safe_next(&q.next) }.into_response())
+    Ok(LoginPage {
+        shell,
+        error: None,
+        email: String::new(),
+        next: safe_next(&q.next),
+    }
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -100,24 +145,47 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login_submit(State(state): State<AppState>, session: Session, caller: Caller, ApiForm(form): ApiForm<LoginForm>) -> PageResult {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    session: Session,
+    caller: Caller,
+    ApiForm(form): ApiForm<LoginForm>,
+) -> PageResult {
     let actor = caller.actor();
-    match login::login(&state.db, &state.config.lockout, &actor, &form.email, &form.password).await {
+    match login::login(
+        &state.db,
+        &state.config.lockout,
+        &actor,
+        &form.email,
+        &form.password,
+    )
+    .await
+    {
         Ok(user) => {
             start_session(&session, &user.id).await?;
             Ok(Redirect::to(&safe_next(&form.next)).into_response())
         }
         Err(LoginError::Refused(reason)) => {
-            state.auth_log.failure(&form.email, &actor.client_ip, reason, "/login");
+            state
+                .auth_log
+                .failure(&form.email, &actor.client_ip, reason, "/login");
             let (status, message) = match reason {
                 Reason::Locked => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many failed sign-ins. Wait a few minutes, or ask an admin to reset your password.",
                 ),
-                _ => (StatusCode::UNAUTHORIZED, "That email and password do not match an active account."),
+                _ => (
+                    StatusCode::UNAUTHORIZED,
+                    "That email and password do not match an active account.",
+                ),
             };
             let shell = Shell::load(&state, &session, None, "Sign in", "").await;
-            let page = LoginPage { shell, error: Some(message.into()), email: form.email, next: safe_next(&form.next) };
+            let page = LoginPage {
+                shell,
+                error: Some(message.into()),
+                email: form.email,
+                next: safe_next(&form.next),
+            };
             Ok((status, page).into_response())
         }
         Err(LoginError::Store(e)) => Err(PageError(e)),
@@ -126,8 +194,14 @@ pub async fn login_submit(State(state): State<AppState>, session: Session, calle
 
 /// Signs the user in on a fresh session id (so a planted id cannot be reused).
 async fn start_session(session: &Session, user_id: &str) -> Result<(), PageError> {
-    session.cycle_id().await.map_err(|e| PageError(crate::error::AppError::internal(e)))?;
-    session.insert(USER_KEY, user_id).await.map_err(|e| PageError(crate::error::AppError::internal(e)))?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| PageError(crate::error::AppError::internal(e)))?;
+    session
+        .insert(USER_KEY, user_id)
+        .await
+        .map_err(|e| PageError(crate::error::AppError::internal(e)))?;
     Ok(())
 }
 
@@ -135,7 +209,10 @@ pub async fn logout(State(state): State<AppState>, session: Session, caller: Cal
     if caller.identity.is_some() {
         login::logout(&state.db, &caller.actor()).await?;
     }
-    session.flush().await.map_err(|e| PageError(crate::error::AppError::internal(e)))?;
+    session
+        .flush()
+        .await
+        .map_err(|e| PageError(crate::error::AppError::internal(e)))?;
     Ok(Redirect::to("/login").into_response())
 }
 
@@ -146,7 +223,14 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(safe_next("/admin/users?x=1"), "/admin/users?x=1");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "", "javascript:alert(1)", "/login?next=//x"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "",
+            "javascript:alert(1)",
+            "/login?next=//x",
+        ] {
             assert_eq!(safe_next(bad), "/", "{bad}");
         }
     }

@@ -49,12 +49,24 @@ pub async fn home(State(state): State<AppState>, session: Session, me: PageUser)
         let recent = list(&state.db, &AuditFilter::default(), 8)
             .await?
             .into_iter()
-            .map(|r| RecentRow { when: when(r.at), actor: r.actor, action: r.action, target: r.target })
+            .map(|r| RecentRow {
+                when: when(r.at),
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+            })
             .collect();
         (Some(stats), recent)
     } else {
         (None, Vec::new())
     };
     let shell = Shell::load(&state, &session, Some(&user), "Overview", "home").await;
-    Ok(HomePage { shell, instance, me: user, stats, recent }.into_response())
+    Ok(HomePage {
+        shell,
+        instance,
+        me: user,
+        stats,
+        recent,
+    }
+    .into_response())
 }

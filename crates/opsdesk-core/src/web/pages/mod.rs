@@ -41,14 +41,27 @@ pub struct Shell {
 
 impl Shell {
     /// Builds the shell, taking (and clearing) the pending flash message.
-    pub async fn load(state: &AppState, session: &Session, user: Option<&User>, title: &str, active: &'static str) -> Shell {
-        let brand = crate::setup::instance(&state.db).await.map(|i| i.brand_name).unwrap_or_else(|_| "opsdesk".into());
+    pub async fn load(
+        state: &AppState,
+        session: &Session,
+        user: Option<&User>,
+        title: &str,
+        active: &'static str,
+    ) -> Shell {
+        let brand = crate::setup::instance(&state.db)
+            .await
+            .map(|i| i.brand_name)
+            .unwrap_or_else(|_| "opsdesk".into());
         let flash = session.remove::<String>(FLASH_KEY).await.ok().flatten();
         Shell {
             brand,
             title: title.to_string(),
             active,
-            user: user.map(|u| ShellUser { name: u.name.clone(), role: u.role.as_str(), is_admin: u.role == Role::Admin }),
+            user: user.map(|u| ShellUser {
+                name: u.name.clone(),
+                role: u.role.as_str(),
+                is_admin: u.role == Role::Admin,
+            }),
             flash,
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -148,5 +161,9 @@ pub fn when(ms: i64) -> String {
 
 /// The field errors of a validation failure, or the error itself.
 pub fn field_errors(e: AppError) -> Result<BTreeMap<String, String>, PageError> {
-    if e.code == "validation_failed" { Ok(e.fields) } else { Err(PageError(e)) }
+    if e.code == "validation_failed" {
+        Ok(e.fields)
+    } else {
+        Err(PageError(e))
+    }
 }

@@ -1,0 +1,142 @@
+//! Starting the server under test: a release build, a fresh data directory, limits lifted so the
+//! benchmark measures work rather than the rate limiter.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+/// Builds `target/release/opsdesk` (a no-op when it is current) and returns its path.
+pub fn build_release() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    eprintln!("building the release server …");
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "opsdesk", "--bin", "opsdesk"])
+        .current_dir(&root)
+        .status()?;
+    if !status.success() {
+        bail!("cargo build --release -p opsdesk failed");
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    Ok(target.join("release/opsdesk"))
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub ready_after: Duration,
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl Server {
+    pub async fn start(binary: &Path) -> anyhow::Result<Server> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let log = std::fs::File::create(dir.path().join("server.log"))?;
+        let started = Instant::now();
+        let child = Command::new(binary)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("OPSDESK_LIMITS__API_PER_SECOND", "100000000")
+            .env("OPSDESK_LIMITS__LOGIN_PER_MINUTE", "100000000")
+            .env("OPSDESK_LIMITS__FORMS_PER_MINUTE", "100000000")
+            .env("OPSDESK_LOCKOUT__MAX_FAILURES_PER_IP", "100000000")
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = client.get(format!("{base}/api/health")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the server did not become ready; see {}",
+                    dir.path().join("server.log").display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let ready_after = started.elapsed();
+        Ok(Server {
+            child,
+            base,
+            ready_after,
+            binary: binary.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// Completes setup and returns a read token for the admin.
+    pub async fn prepare(&self) -> anyhow::Result<String> {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/setup", self.base))
+            .json(&serde_json::json!({
+                "brand_name": "Bench", "support_email": "support@bench.example", "timezone": "UTC",
+                "admin_name": "Bench Admin", "admin_email": crate::load::ADMIN, "admin_password": crate::load::PASSWORD,
+            }))
+            .send()
+            .await?;
+        if r.status().as_u16() != 201 {
+            bail!("setup failed: {}", r.text().await.unwrap_or_default());
+        }
+        let out = Command::new(&self.binary)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args([
+                "token",
+                "create",
+                "--email",
+                crate::load::ADMIN,
+                "--scope",
+                "read",
+            ])
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "token create failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Resident set size of the server process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
