@@ -125,7 +125,7 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(u64)) -> Result<Verificati
                 return Ok(Verification::Broken(e));
             }
             seen += 1;
-            if seen % 1000 == 0 {
+            if seen.is_multiple_of(1000) {
                 progress(seen);
             }
         }

@@ -83,13 +83,10 @@ pub fn test_config(dir: &std::path::Path, url: DatabaseUrl) -> Config {
 
 pub struct TestApp {
     pub addr: String,
-    pub port: u16,
-    pub backend: Backend,
     /// A client with a cookie jar that does not follow redirects (tests look at them).
     pub client: reqwest::Client,
     pub state: AppState,
     pub dir: tempfile::TempDir,
-    pub db_url: DatabaseUrl,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -118,12 +115,9 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
     });
     TestApp {
         addr: format!("http://127.0.0.1:{port}"),
-        port,
-        backend,
         client: new_client(),
         state,
         dir,
-        db_url: url,
         stop: Some(tx),
         handle: Some(handle),
     }
