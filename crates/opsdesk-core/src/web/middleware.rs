@@ -55,7 +55,11 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         request_id: request_id.clone(),
     });
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
-    let mut response = next.run(req).instrument(span).await;
+    let start = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), latency_ms = start.elapsed().as_secs_f64() * 1000.0, client_ip = %ip, "request")
+    });
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

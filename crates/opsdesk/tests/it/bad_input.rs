@@ -260,3 +260,81 @@ async fn unknown_ids_and_bad_queries_are_client_errors(backend: Backend) {
         (405, "method_not_allowed".to_string())
     );
 }
+
+on_both!(
+    rate_limits_answer_429_with_retry_after,
+    expired_sessions_are_anonymous
+);
+
+async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
+    let app = crate::helpers::spawn_with(backend, |c| {
+        c.limits.login_per_minute = 2;
+        c.limits.api_per_second = 1;
+    })
+    .await;
+    app.setup().await;
+    let attempt = || {
+        read(
+            app.client
+                .post(app.url("/login"))
+                .header("x-forwarded-for", "203.0.113.9")
+                .form(&[("email", "a@b.c"), ("password", "x")]),
+        )
+    };
+    assert_eq!(attempt().await.status, 401);
+    assert_eq!(attempt().await.status, 401);
+    let limited = attempt().await;
+    assert_eq!(
+        (limited.status, limited.error_code()),
+        (429, "rate_limited".to_string())
+    );
+    let wait: u64 = limited
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+    let other = read(
+        app.client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", "203.0.113.10")
+            .form(&[("email", "a@b.c"), ("password", "x")]),
+    )
+    .await;
+    assert_eq!(other.status, 401, "limits are per client address");
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            read(
+                app.client
+                    .get(app.url("/api/me"))
+                    .header("x-forwarded-for", "203.0.113.11"),
+            )
+            .await
+            .status,
+        );
+    }
+    assert!(statuses.contains(&429), "API limit never hit: {statuses:?}");
+    let health = read(
+        app.client
+            .get(app.url("/api/health"))
+            .header("x-forwarded-for", "203.0.113.11"),
+    )
+    .await;
+    assert_eq!(health.status, 200, "health checks are never rate limited");
+}
+
+async fn expired_sessions_are_anonymous(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup().await;
+    assert_eq!(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
+    assert_eq!(app.get("/api/me").await.status, 200);
+    sqlx::query("UPDATE sessions SET expires_at = 1")
+        .execute(app.state.db.write())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = app.get_page("/account").await;
+    assert_eq!(r.status, 303, "an expired session must not sign anyone in");
+    assert!(r.location().starts_with("/login"));
+}
