@@ -264,12 +264,13 @@ pub async fn audit(
     } else {
         None
     };
+    let names = super::actor_names(&state, records.iter().map(|r| r.actor.as_str())).await;
     let records = records
         .into_iter()
         .map(|r| AuditRow {
             seq: r.seq,
             when: when(r.at),
-            actor: r.actor,
+            actor: names.get(&r.actor).cloned().unwrap_or(r.actor),
             action: r.action,
             target: r.target,
             summary: r.summary,

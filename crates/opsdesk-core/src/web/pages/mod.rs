@@ -159,6 +159,29 @@ pub fn when(ms: i64) -> String {
     }
 }
 
+/// Readable names for audit actors: `user:<id>` becomes the user's email (ids stay in the
+/// record, because emails can change); `cli`, `system` and `anonymous` stay as they are.
+pub async fn actor_names<'a>(
+    state: &AppState,
+    actors: impl Iterator<Item = &'a str>,
+) -> std::collections::HashMap<String, String> {
+    let mut names = std::collections::HashMap::new();
+    for actor in actors {
+        if names.contains_key(actor) {
+            continue;
+        }
+        let shown = match actor.strip_prefix("user:") {
+            Some(id) => match crate::accounts::store::find_by_id(&state.db, id).await {
+                Ok(Some(u)) => u.email,
+                _ => actor.to_string(),
+            },
+            None => actor.to_string(),
+        };
+        names.insert(actor.to_string(), shown);
+    }
+    names
+}
+
 /// The field errors of a validation failure, or the error itself.
 pub fn field_errors(e: AppError) -> Result<BTreeMap<String, String>, PageError> {
     if e.code == "validation_failed" {
