@@ -209,6 +209,50 @@ pub async fn authenticate(
     next.run(req).await
 }
 
+/// Marks session cookies `Secure` when the request reached us over TLS at a trusted proxy
+/// (`X-Forwarded-Proto: https` from an address in `trusted_proxies`), even if the cookie layer
+/// itself was not configured for it.
+pub async fn secure_cookies_behind_tls(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let via_tls = peer.is_some_and(|p| state.config.trusted_proxies.contains(&p))
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let mut res = next.run(req).await;
+    if via_tls {
+        let cookies: Vec<HeaderValue> = res
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
+        if !cookies.is_empty() {
+            res.headers_mut().remove(header::SET_COOKIE);
+            for c in cookies {
+                let text = c.to_str().unwrap_or_default();
+                let upgraded = if text.to_ascii_lowercase().contains("; secure") {
+                    text.to_string()
+                } else {
+                    format!("{text}; Secure")
+                };
+                if let Ok(v) = HeaderValue::from_str(&upgraded) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+        }
+    }
+    res
+}
+
 /// Security headers on every response.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let is_docs = req.uri().path().starts_with("/api/docs");

@@ -92,6 +92,10 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .layer(from_fn(middleware::track_metrics))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
         .layer(sessions)
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::secure_cookies_behind_tls,
+        ))
         .layer(from_fn_with_state(state.clone(), middleware::setup_gate))
         .layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(csrf)

@@ -37,6 +37,23 @@ async fn login_sets_a_safe_session_cookie_and_logout_ends_it(backend: Backend) {
         "plain-HTTP test server must not set Secure: {cookie}"
     );
     let session_value = cookie.split(';').next().unwrap_or_default().to_string();
+    // Behind a TLS-terminating proxy the same cookie is marked Secure.
+    let via_tls = read(
+        new_client()
+            .post(app.url("/login"))
+            .header("x-forwarded-proto", "https")
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]),
+    )
+    .await;
+    let tls_cookie = via_tls
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        tls_cookie.starts_with("opsdesk_session=") && tls_cookie.contains("; Secure"),
+        "{tls_cookie}"
+    );
     assert_eq!(app.get("/api/me").await.json()["auth"], json!("session"));
 
     let out = app.post_form("/logout", &[]).await;

@@ -29,6 +29,38 @@ async fn health_reports_its_checks(backend: Backend) {
     };
     assert_eq!(h["instance"]["backend"], json!(expected));
     assert!(h["version"].is_string());
+
+    // A job waiting far past its time makes the instance report itself degraded (503).
+    let mut tx = app.state.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let stale = opsdesk_core::jobs::NewJob {
+        run_at: opsdesk_core::clock::now_ms() - 10 * 60_000,
+        ..opsdesk_core::jobs::NewJob::now("audit.checkpoint", json!(null))
+    };
+    opsdesk_core::jobs::store::enqueue(&mut tx, &stale)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let r = app.get("/api/health").await;
+    assert_eq!(r.status, 503);
+    let h = r.json();
+    assert_eq!(
+        (
+            h["status"].as_str(),
+            h["checks"]["job_queue"]["status"].as_str()
+        ),
+        (Some("degraded"), Some("warn")),
+        "{h}"
+    );
+    app.state
+        .runner
+        .try_run_one()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        app.get("/api/health").await.status,
+        200,
+        "healthy again once the queue catches up"
+    );
 }
 
 async fn anonymous_api_calls_get_json_errors(backend: Backend) {
