@@ -7,6 +7,7 @@ pub mod clientip;
 pub mod extract;
 pub mod identity;
 pub mod middleware;
+pub mod nav;
 pub mod pages;
 pub mod pagination;
 pub mod ratelimit;

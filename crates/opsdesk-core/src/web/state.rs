@@ -19,6 +19,8 @@ pub struct AppState {
     pub auth_log: Arc<AuthLog>,
     pub limits: Arc<RateLimits>,
     pub token_cache: Arc<super::tokencache::TokenCache>,
+    /// Main navigation entries (the platform's plus those of later capabilities).
+    pub nav: Arc<Vec<super::nav::NavItem>>,
     pub metrics: PrometheusHandle,
     pub leadership: Leadership,
     pub runner: Runner,
@@ -46,6 +48,7 @@ impl AppState {
             auth_log,
             limits,
             token_cache: Arc::default(),
+            nav: Arc::new(super::nav::platform()),
             metrics,
             leadership,
             runner,

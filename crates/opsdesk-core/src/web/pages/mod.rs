@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
 use super::state::AppState;
-use crate::accounts::{Role, User};
+use crate::accounts::User;
 use crate::error::AppError;
 
 const FLASH_KEY: &str = "flash";
@@ -25,7 +25,6 @@ const FLASH_KEY: &str = "flash";
 pub struct ShellUser {
     pub name: String,
     pub role: &'static str,
-    pub is_admin: bool,
 }
 
 /// What the layout needs on every page.
@@ -35,6 +34,7 @@ pub struct Shell {
     pub title: String,
     pub active: &'static str,
     pub user: Option<ShellUser>,
+    pub nav: Vec<super::nav::ShownNav>,
     pub flash: Option<String>,
     pub version: &'static str,
 }
@@ -57,11 +57,8 @@ impl Shell {
             brand,
             title: title.to_string(),
             active,
-            user: user.map(|u| ShellUser {
-                name: u.name.clone(),
-                role: u.role.as_str(),
-                is_admin: u.role == Role::Admin,
-            }),
+            user: user.map(|u| ShellUser { name: u.name.clone(), role: u.role.as_str() }),
+            nav: user.map(|u| super::nav::visible(&state.nav, u.role, active)).unwrap_or_default(),
             flash,
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -74,6 +71,7 @@ impl Shell {
             title: title.to_string(),
             active: "",
             user: None,
+            nav: Vec::new(),
             flash: None,
             version: env!("CARGO_PKG_VERSION"),
         }
