@@ -33,11 +33,36 @@ pub struct NavItem {
 /// The platform's own entries; later capabilities append theirs between Overview and the admin pages.
 pub fn platform() -> Vec<NavItem> {
     vec![
-        NavItem { key: "home", label: "Overview", href: "/", audience: Audience::Everyone },
-        NavItem { key: "users", label: "Users", href: "/admin/users", audience: Audience::Admins },
-        NavItem { key: "audit", label: "Audit log", href: "/admin/audit", audience: Audience::Admins },
-        NavItem { key: "jobs", label: "Jobs", href: "/admin/jobs", audience: Audience::Admins },
-        NavItem { key: "api", label: "API", href: "/api/docs/", audience: Audience::Everyone },
+        NavItem {
+            key: "home",
+            label: "Overview",
+            href: "/",
+            audience: Audience::Everyone,
+        },
+        NavItem {
+            key: "users",
+            label: "Users",
+            href: "/admin/users",
+            audience: Audience::Admins,
+        },
+        NavItem {
+            key: "audit",
+            label: "Audit log",
+            href: "/admin/audit",
+            audience: Audience::Admins,
+        },
+        NavItem {
+            key: "jobs",
+            label: "Jobs",
+            href: "/admin/jobs",
+            audience: Audience::Admins,
+        },
+        NavItem {
+            key: "api",
+            label: "API",
+            href: "/api/docs/",
+            audience: Audience::Everyone,
+        },
     ]
 }
 
@@ -53,7 +78,11 @@ pub fn visible(items: &[NavItem], role: Role, active: &str) -> Vec<ShownNav> {
     items
         .iter()
         .filter(|i| i.audience.admits(role))
-        .map(|i| ShownNav { label: i.label, href: i.href, current: i.key == active })
+        .map(|i| ShownNav {
+            label: i.label,
+            href: i.href,
+            current: i.key == active,
+        })
         .collect()
 }
 
@@ -64,10 +93,22 @@ mod tests {
     #[test]
     fn each_role_sees_its_entries() {
         let items = platform();
-        let labels = |role| visible(&items, role, "home").into_iter().map(|n| n.label).collect::<Vec<_>>();
-        assert_eq!(labels(Role::Admin), vec!["Overview", "Users", "Audit log", "Jobs", "API"]);
+        let labels = |role| {
+            visible(&items, role, "home")
+                .into_iter()
+                .map(|n| n.label)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels(Role::Admin),
+            vec!["Overview", "Users", "Audit log", "Jobs", "API"]
+        );
         assert_eq!(labels(Role::Agent), vec!["Overview", "API"]);
         assert_eq!(labels(Role::Customer), vec!["Overview", "API"]);
-        assert!(visible(&items, Role::Admin, "audit").iter().any(|n| n.current && n.label == "Audit log"));
+        assert!(
+            visible(&items, Role::Admin, "audit")
+                .iter()
+                .any(|n| n.current && n.label == "Audit log")
+        );
     }
 }

@@ -136,6 +136,20 @@ async fn hostile_text_is_stored_verbatim_or_refused(backend: Backend) {
     assert_eq!(setup_again.status, 422);
     let login = app.login(&long, &long).await;
     assert_eq!(login.status, 401);
+    for q in [
+        "action=%27%20OR%201%3D1--",
+        "actor=%25",
+        "target=%27%3B%20DROP%20TABLE%20audit_log%3B--",
+    ] {
+        let r = app.get_with_token(&format!("/api/audit?{q}"), &token).await;
+        assert_eq!(r.status, 200, "{q}: {}", r.text);
+        assert_eq!(
+            r.json()["items"].as_array().map(Vec::len),
+            Some(0),
+            "{q} matched records: {}",
+            r.text
+        );
+    }
     // The page escapes what it shows.
     app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let page = app.get_page("/admin/users").await;

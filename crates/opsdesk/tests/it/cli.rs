@@ -7,6 +7,7 @@ use crate::on_both;
 use crate::procs::opsdesk;
 
 on_both!(
+    config_file_and_environment_are_read,
     cli_manages_users_and_tokens,
     audit_verify_exits_nonzero_on_tampering,
     demo_seeds_a_populated_desk,
@@ -248,4 +249,57 @@ async fn backup_copies_sqlite_or_points_to_pg_dump(backend: Backend) {
             assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
         }
     }
+}
+
+async fn config_file_and_environment_are_read(backend: Backend) {
+    let (dir, url) = setup_db(backend).await;
+    let d = dir.path();
+    let cfg = d.join("opsdesk.toml");
+    let toml = format!(
+        "data_dir = {:?}\ndatabase_url = {:?}\n[lockout]\nwindow_minutes = 5\n",
+        d.display().to_string(),
+        url.expose()
+    );
+    std::fs::write(&cfg, toml).unwrap_or_else(|e| panic!("{e}"));
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(crate::procs::bin());
+        cmd.arg("--config").arg(&cfg).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap_or_else(|e| panic!("{e}"))
+    };
+    ok(&run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "file@example.com",
+            "--role",
+            "agent",
+            "--no-password",
+        ],
+        &[],
+    ));
+    let (list, _) = ok(&run(&["user", "list"], &[]));
+    assert!(
+        list.contains("file@example.com"),
+        "the file's database was used: {list}"
+    );
+    // The environment wins over the file: an unreachable database shows the variable was read.
+    let env = run(
+        &["user", "list"],
+        &[(
+            "OPSDESK_DATABASE_URL",
+            "sqlite:///nonexistent-dir/x/y.db?mode=ro",
+        )],
+    );
+    assert!(!env.status.success(), "OPSDESK_DATABASE_URL was ignored");
+    std::fs::write(&cfg, "listen = \"127.0.0.1:1\"\nlimts = 3\n").unwrap_or_else(|e| panic!("{e}"));
+    let typo = run(&["user", "list"], &[]);
+    let err = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        !typo.status.success() && err.contains("unknown field `limts`"),
+        "typos in the file are reported: {err}"
+    );
 }

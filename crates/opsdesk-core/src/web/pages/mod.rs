@@ -57,8 +57,13 @@ impl Shell {
             brand,
             title: title.to_string(),
             active,
-            user: user.map(|u| ShellUser { name: u.name.clone(), role: u.role.as_str() }),
-            nav: user.map(|u| super::nav::visible(&state.nav, u.role, active)).unwrap_or_default(),
+            user: user.map(|u| ShellUser {
+                name: u.name.clone(),
+                role: u.role.as_str(),
+            }),
+            nav: user
+                .map(|u| super::nav::visible(&state.nav, u.role, active))
+                .unwrap_or_default(),
             flash,
             version: env!("CARGO_PKG_VERSION"),
         }
