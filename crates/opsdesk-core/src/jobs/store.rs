@@ -69,16 +69,18 @@ const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = atte
      RETURNING id, kind, payload, attempts, max_attempts";
 
 /// Claims the oldest due job (or one whose lease ran out because its worker died).
-/// On PostgreSQL `SKIP LOCKED` lets many instances claim side by side; on SQLite the single
-/// UPDATE runs under the database write lock.
+/// On PostgreSQL `SKIP LOCKED` lets many instances claim side by side; on SQLite the claim runs in
+/// a `BEGIN IMMEDIATE` transaction, which holds the database write lock from its first statement.
 pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
     let now = now_ms();
+    let mut tx = db.begin().await?;
     let row = sqlx::query(db.backend().pick(CLAIM_SQLITE, CLAIM_POSTGRES))
         .bind(now + lease_ms)
         .bind(worker)
         .bind(now)
-        .fetch_optional(db.write())
+        .fetch_optional(&mut *tx)
         .await?;
+    tx.commit().await?;
     row.map(|r| {
         Ok(Claimed {
             id: r.try_get("id")?,

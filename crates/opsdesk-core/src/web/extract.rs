@@ -24,25 +24,48 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 /// Buffers the body (within the configured limit) and refuses NUL characters before parsing.
+/// An oversized body is read to its end (up to [`DRAIN_CAP`]) before we answer 413: a client
+/// still sending when the connection closes would see a broken pipe instead of our error.
 async fn check_body(req: Request) -> Result<Request, AppError> {
+    use futures::StreamExt as _;
     let (parts, body) = req.into_parts();
     let limit = parts
         .extensions
         .get::<BodyLimit>()
         .map(|l| l.0)
         .unwrap_or(2 * 1024 * 1024);
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return Err(payload_too_large()),
-    };
-    if body_has_nul(&bytes) {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(AppError::bad_request(
+                "invalid_body",
+                "The request body could not be read.",
+            ));
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen > DRAIN_CAP {
+            break;
+        }
+        if seen <= limit {
+            buf.extend_from_slice(&chunk);
+        }
+    }
+    if seen > limit {
+        return Err(payload_too_large());
+    }
+    if body_has_nul(&buf) {
         return Err(AppError::bad_request(
             "invalid_text",
             "Text may not contain NUL characters.",
         ));
     }
-    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+    Ok(Request::from_parts(parts, axum::body::Body::from(buf)))
 }
+
+/// How much of an oversized body is read and thrown away before answering.
+pub const DRAIN_CAP: usize = 64 * 1024 * 1024;
 
 /// The configured body limit, put in request extensions by the router.
 #[derive(Clone, Copy, Debug)]
