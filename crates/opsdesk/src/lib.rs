@@ -82,8 +82,9 @@ impl App {
             runner,
             &id,
             setup_done,
-        );
-        let router = web::router(state.clone(), Router::new());
+        )
+        .with_nav(opsdesk_desk::nav());
+        let router = web::router(state.clone(), vec![opsdesk_desk::capability()]);
         Ok(App {
             listener,
             router,

@@ -58,10 +58,24 @@ fn pages() -> Router<AppState> {
         .route("/metrics", get(api::system::metrics))
 }
 
-/// The whole application: platform pages and API plus `extra` (later capabilities), wrapped in
-/// the middleware stack. Read the layers bottom-up: the last one added sees the request first.
-pub fn router(state: AppState, extra: Router<AppState>) -> Router {
-    let (api, openapi) = api::router().split_for_parts();
+/// What a capability (the desk, monitoring, …) adds to the web app: its pages and its documented
+/// API routes. Its navigation entries go to [`AppState::with_nav`].
+#[derive(Default)]
+pub struct Capability {
+    pub pages: Router<AppState>,
+    pub api: utoipa_axum::router::OpenApiRouter<AppState>,
+}
+
+/// The whole application: platform pages and API plus the capabilities', wrapped in the
+/// middleware stack. Read the layers bottom-up: the last one added sees the request first.
+pub fn router(state: AppState, capabilities: Vec<Capability>) -> Router {
+    let mut api_routes = api::router();
+    let mut extra = Router::new();
+    for c in capabilities {
+        api_routes = api_routes.merge(c.api);
+        extra = extra.merge(c.pages);
+    }
+    let (api, openapi) = api_routes.split_for_parts();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_secure(state.secure_cookies())

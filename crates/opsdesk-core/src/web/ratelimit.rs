@@ -23,7 +23,7 @@ pub fn bucket(method: &axum::http::Method, path: &str) -> Bucket {
     let post = method == axum::http::Method::POST;
     if post && (path == "/login" || path == "/api/login") {
         Bucket::Login
-    } else if post && (path == "/setup" || path == "/api/setup") {
+    } else if post && (path == "/setup" || path == "/api/setup" || path == "/support/new") {
         Bucket::Form
     } else if path.starts_with("/api/") && path != "/api/health" {
         Bucket::Api

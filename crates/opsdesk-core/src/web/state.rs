@@ -58,6 +58,21 @@ impl AppState {
         }
     }
 
+    /// Adds a capability's navigation entries after the platform's own user-facing ones (the
+    /// admin pages stay last).
+    pub fn with_nav(mut self, items: Vec<super::nav::NavItem>) -> AppState {
+        let mut nav = (*self.nav).clone();
+        let at = nav
+            .iter()
+            .position(|i| i.audience == super::nav::Audience::Admins)
+            .unwrap_or(nav.len());
+        for (k, item) in items.into_iter().enumerate() {
+            nav.insert(at + k, item);
+        }
+        self.nav = Arc::new(nav);
+        self
+    }
+
     /// Whether setup is complete. Once true it stays true, so only the first requests of a
     /// fresh instance (or another instance's first requests) pay for the lookup.
     pub async fn setup_done(&self) -> bool {

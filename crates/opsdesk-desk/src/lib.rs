@@ -1,0 +1,46 @@
+//! opsdesk's support desk: tickets from the support form and the API, the escalation flow the
+//! server enforces, the agent inbox and ticket page. Plugs into the web shell as a capability.
+
+pub mod support;
+pub mod tickets;
+
+use axum::Router;
+use axum::routing::{get, post};
+use opsdesk_core::web::nav::{Audience, NavItem};
+use opsdesk_core::web::{AppState, Capability};
+
+/// The desk's pages and API.
+pub fn capability() -> Capability {
+    use tickets::pages;
+    let pages = Router::new()
+        .route("/support/new", get(support::form).post(support::submit))
+        .route("/support/thanks", get(support::thanks))
+        .route("/desk", get(pages::inbox))
+        .route("/desk/tickets/{ref}", get(pages::ticket))
+        .route("/desk/tickets/{ref}/reply", post(pages::reply))
+        .route("/desk/tickets/{ref}/note", post(pages::note))
+        .route("/desk/tickets/{ref}/transition", post(pages::transition))
+        .route("/desk/tickets/{ref}/edit", post(pages::edit));
+    Capability {
+        pages: pages as Router<AppState>,
+        api: tickets::api::router(),
+    }
+}
+
+/// The desk's navigation entries.
+pub fn nav() -> Vec<NavItem> {
+    vec![
+        NavItem {
+            key: "desk",
+            label: "Inbox",
+            href: "/desk",
+            audience: Audience::Staff,
+        },
+        NavItem {
+            key: "support",
+            label: "Contact support",
+            href: "/support/new",
+            audience: Audience::Everyone,
+        },
+    ]
+}

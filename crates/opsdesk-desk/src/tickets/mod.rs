@@ -1,0 +1,10 @@
+//! Tickets: the model, the escalation flow and access rules (pure), their SQL, the use cases,
+//! and the JSON API and pages over them.
+
+pub mod access;
+pub mod api;
+pub mod flow;
+pub mod model;
+pub mod pages;
+pub mod service;
+pub mod store;

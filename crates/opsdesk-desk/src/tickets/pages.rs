@@ -1,0 +1,560 @@
+//! The agent desk: the inbox (`/desk`) with views, counts and pagination, and the ticket page
+//! with the conversation, the timeline, the flow's next steps, reply, note and field edits.
+//! Forms post, then redirect back with a flash; a refused form is shown again with its text.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::api::{decode_cursor, encode_cursor, parse_states};
+use super::model::{Category, Person, State, Ticket};
+use super::service::{self, ListQuery, MessageInput, TicketDetail, TicketPatch, TransitionInput};
+use super::store::Sort;
+use opsdesk_core::accounts::User;
+use opsdesk_core::error::AppError;
+use opsdesk_core::web::AppState;
+use opsdesk_core::web::extract::ApiForm;
+use opsdesk_core::web::identity::PageUser;
+use opsdesk_core::web::pages::{PageError, PageResult, Shell, actor_names, flash, when};
+
+const PAGE: i64 = 50;
+
+fn require_staff(me: &PageUser) -> Result<(), PageError> {
+    if me.user().role.is_staff() {
+        Ok(())
+    } else {
+        Err(PageError(AppError::forbidden(
+            "The desk is for the support team. To ask for help, use the support form.",
+        )))
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct InboxQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+/// One inbox tab: a state (or all open ones) and how many tickets it holds.
+struct Tab {
+    label: String,
+    href: String,
+    count: i64,
+    current: bool,
+}
+
+struct Row {
+    number: i64,
+    subject: String,
+    requester: String,
+    category: String,
+    state: &'static str,
+    state_key: &'static str,
+    priority: &'static str,
+    assignee: String,
+    updated: String,
+    security: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk_inbox.html")]
+struct InboxPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    rows: Vec<Row>,
+    categories: Vec<Category>,
+    q: InboxQuery,
+    next_href: Option<String>,
+}
+
+fn inbox_href(q: &InboxQuery, state: &str, cursor: &str) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("state", state),
+        ("category", q.category.as_str()),
+        ("assignee", q.assignee.as_str()),
+        ("sort", q.sort.as_str()),
+        ("cursor", cursor),
+    ] {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    format!("/desk?{}", s.finish())
+}
+
+fn parse_sort(s: &str) -> Result<Sort, AppError> {
+    match s {
+        "" | "newest" => Ok(Sort::Newest),
+        "oldest" => Ok(Sort::Oldest),
+        "updated" => Ok(Sort::Updated),
+        "priority" => Ok(Sort::Priority),
+        _ => Err(AppError::field(
+            "sort",
+            "must be newest, oldest, updated or priority",
+        )),
+    }
+}
+
+fn row(t: Ticket) -> Row {
+    Row {
+        number: t.number,
+        subject: t.subject,
+        requester: t.requester.email,
+        category: t.category.map(|c| c.name).unwrap_or_default(),
+        state: t.state.label(),
+        state_key: t.state.as_str(),
+        priority: t.priority.as_str(),
+        assignee: t.assignee.map(|a| a.name).unwrap_or_default(),
+        updated: when(t.updated_at),
+        security: t.security,
+    }
+}
+
+pub async fn inbox(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Query(q): Query<InboxQuery>,
+) -> PageResult {
+    require_staff(&me)?;
+    let view = if q.state.is_empty() {
+        "open"
+    } else {
+        q.state.as_str()
+    };
+    let query = ListQuery {
+        states: parse_states(Some(view))?,
+        category: Some(q.category.clone()).filter(|c| !c.is_empty()),
+        assignee: Some(q.assignee.clone()).filter(|a| !a.is_empty()),
+        sort: parse_sort(&q.sort)?,
+        after: decode_cursor(Some(&q.cursor))?,
+        limit: PAGE,
+    };
+    let (items, next) = service::list(&state.db, me.user(), &query).await?;
+    let counts = service::counts(&state.db, me.user(), &query).await?;
+    let count = |s: State| {
+        counts
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let mut tabs = vec![Tab {
+        label: "Open".into(),
+        href: inbox_href(&q, "open", ""),
+        count: State::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(count)
+            .sum(),
+        current: view == "open",
+    }];
+    for s in State::ALL {
+        tabs.push(Tab {
+            label: s.label().into(),
+            href: inbox_href(&q, s.as_str(), ""),
+            count: count(s),
+            current: view == s.as_str(),
+        });
+    }
+    let next_href = encode_cursor(next).map(|c| inbox_href(&q, view, &c));
+    let shell = Shell::load(&state, &session, Some(me.user()), "Inbox", "desk").await;
+    Ok(InboxPage {
+        shell,
+        tabs,
+        rows: items.into_iter().map(row).collect(),
+        categories: service::categories(&state.db).await?,
+        q,
+        next_href,
+    }
+    .into_response())
+}
+
+/// A conversation entry as the page shows it.
+struct Entry {
+    kind: &'static str,
+    author: String,
+    when: String,
+    body: String,
+}
+
+struct TimelineLine {
+    when: String,
+    actor: String,
+    kind: String,
+    detail: String,
+}
+
+struct StepForm {
+    to: &'static str,
+    label: &'static str,
+    needs: Vec<&'static str>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk_ticket.html")]
+struct TicketPage {
+    shell: Shell,
+    t: Ticket,
+    entries: Vec<Entry>,
+    timeline: Vec<TimelineLine>,
+    steps: Vec<StepForm>,
+    categories: Vec<Category>,
+    agents: Vec<Person>,
+    others: Vec<Row>,
+    /// Which form was refused (`reply`, `note`, `edit`, or a target state), its errors and text.
+    failed: String,
+    errors: BTreeMap<String, String>,
+    draft: BTreeMap<String, String>,
+}
+
+impl TicketPage {
+    /// The text to put back into a field of the refused form (empty otherwise).
+    fn val(&self, form: &str, field: &str) -> &str {
+        if self.failed == form {
+            self.draft.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            ""
+        }
+    }
+
+    fn label(&self, field: &str) -> &'static str {
+        field_label(field)
+    }
+
+    fn err(&self, form: &str, field: &str) -> &str {
+        if self.failed == form {
+            self.errors.get(field).map(String::as_str).unwrap_or("")
+        } else {
+            ""
+        }
+    }
+}
+
+fn field_label(f: &str) -> &'static str {
+    match f {
+        "category" => "Category",
+        "outcome" => "Outcome",
+        "steps" => "Steps to reproduce",
+        "evidence" => "Evidence (logs, health, links)",
+        "root_cause" => "Root cause",
+        "fix" => "Fix or workaround",
+        "note" => "Resolution note",
+        "reason" => "Reason",
+        _ => "Field",
+    }
+}
+
+async fn ticket_page(
+    state: &AppState,
+    session: &Session,
+    me: &User,
+    reference: &str,
+    failed: &str,
+    errors: BTreeMap<String, String>,
+    draft: BTreeMap<String, String>,
+) -> Result<TicketPage, PageError> {
+    let TicketDetail {
+        ticket,
+        messages,
+        timeline,
+        next_steps,
+    } = service::detail(&state.db, me, reference).await?;
+    let names = actor_names(state, timeline.iter().map(|e| e.actor.as_str())).await;
+    let others_query = ListQuery {
+        states: Vec::new(),
+        category: None,
+        assignee: None,
+        sort: Sort::Newest,
+        after: None,
+        limit: 10,
+    };
+    let others = service::list_for_requester(&state.db, me, &ticket.requester.id, &others_query)
+        .await?
+        .into_iter()
+        .filter(|t| t.number != ticket.number)
+        .map(row)
+        .collect();
+    let title = format!("#{} {}", ticket.number, ticket.subject);
+    let shell = Shell::load(state, session, Some(me), &title, "desk").await;
+    Ok(TicketPage {
+        shell,
+        entries: messages
+            .into_iter()
+            .map(|m| Entry {
+                kind: m.kind.as_str(),
+                author: m
+                    .author
+                    .map(|a| format!("{} <{}>", a.name, a.email))
+                    .unwrap_or_default(),
+                when: when(m.created_at),
+                body: m.body,
+            })
+            .collect(),
+        timeline: timeline
+            .into_iter()
+            .map(|e| TimelineLine {
+                when: when(e.at),
+                actor: names.get(&e.actor).cloned().unwrap_or(e.actor),
+                kind: e.kind,
+                detail: e.detail,
+            })
+            .collect(),
+        steps: next_steps
+            .into_iter()
+            .map(|s| StepForm {
+                to: s.to.as_str(),
+                label: s.label,
+                needs: s.needs,
+            })
+            .collect(),
+        categories: service::categories(&state.db).await?,
+        agents: service::assignable(&state.db).await?,
+        others,
+        t: ticket,
+        failed: failed.to_string(),
+        errors,
+        draft,
+    })
+}
+
+pub async fn ticket(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(reference): Path<String>,
+) -> PageResult {
+    require_staff(&me)?;
+    let page = ticket_page(
+        &state,
+        &session,
+        me.user(),
+        &reference,
+        "",
+        BTreeMap::new(),
+        BTreeMap::new(),
+    )
+    .await?;
+    Ok(page.into_response())
+}
+
+/// After a refused form: the page again, with the errors and what was typed.
+async fn refused(
+    state: &AppState,
+    session: &Session,
+    me: &PageUser,
+    reference: &str,
+    form: &str,
+    e: AppError,
+    draft: BTreeMap<String, String>,
+) -> PageResult {
+    let mut errors = if e.code == "validation_failed" {
+        e.fields
+    } else if e.code == "invalid_transition" {
+        BTreeMap::from([("to".to_string(), e.message.clone())])
+    } else {
+        return Err(PageError(e));
+    };
+    if errors.is_empty() {
+        errors.insert("form".into(), e.message);
+    }
+    let page = ticket_page(state, session, me.user(), reference, form, errors, draft).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+fn back(reference: &str) -> Response {
+    let n: String = reference.chars().filter(char::is_ascii_digit).collect();
+    Redirect::to(&format!("/desk/tickets/{n}")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct BodyForm {
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn reply(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(reference): Path<String>,
+    ApiForm(f): ApiForm<BodyForm>,
+) -> PageResult {
+    require_staff(&me)?;
+    let input = MessageInput {
+        body: f.body.clone(),
+    };
+    match service::add_message(&state.db, &me.actor(), me.user(), &reference, input).await {
+        Ok(_) => {
+            flash(&session, "Reply added.").await;
+            Ok(back(&reference))
+        }
+        Err(e) => {
+            refused(
+                &state,
+                &session,
+                &me,
+                &reference,
+                "reply",
+                e,
+                BTreeMap::from([("body".into(), f.body)]),
+            )
+            .await
+        }
+    }
+}
+
+pub async fn note(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(reference): Path<String>,
+    ApiForm(f): ApiForm<BodyForm>,
+) -> PageResult {
+    require_staff(&me)?;
+    let input = MessageInput {
+        body: f.body.clone(),
+    };
+    match service::add_note(&state.db, &me.actor(), me.user(), &reference, input).await {
+        Ok(_) => {
+            flash(&session, "Internal note added.").await;
+            Ok(back(&reference))
+        }
+        Err(e) => {
+            refused(
+                &state,
+                &session,
+                &me,
+                &reference,
+                "note",
+                e,
+                BTreeMap::from([("body".into(), f.body)]),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct StepFormInput {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    steps: String,
+    #[serde(default)]
+    evidence: String,
+    #[serde(default)]
+    root_cause: String,
+    #[serde(default)]
+    fix: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.to_string()).filter(|s| !s.trim().is_empty())
+}
+
+pub async fn transition(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(reference): Path<String>,
+    ApiForm(f): ApiForm<StepFormInput>,
+) -> PageResult {
+    require_staff(&me)?;
+    let input = TransitionInput {
+        to: f.to.clone(),
+        category: some(&f.category),
+        outcome: some(&f.outcome),
+        steps: some(&f.steps),
+        evidence: some(&f.evidence),
+        root_cause: some(&f.root_cause),
+        fix: some(&f.fix),
+        note: some(&f.note),
+        reason: some(&f.reason),
+    };
+    match service::transition(&state.db, &me.actor(), me.user(), &reference, input).await {
+        Ok(t) => {
+            flash(
+                &session,
+                format!("#{} is now {}.", t.number, t.state.label()),
+            )
+            .await;
+            Ok(back(&reference))
+        }
+        Err(e) => {
+            let draft = BTreeMap::from([
+                ("category".to_string(), f.category),
+                ("outcome".to_string(), f.outcome),
+                ("steps".to_string(), f.steps),
+                ("evidence".to_string(), f.evidence),
+                ("root_cause".to_string(), f.root_cause),
+                ("fix".to_string(), f.fix),
+                ("note".to_string(), f.note),
+                ("reason".to_string(), f.reason),
+            ]);
+            refused(&state, &session, &me, &reference, &f.to, e, draft).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct EditForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+pub async fn edit(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(reference): Path<String>,
+    ApiForm(f): ApiForm<EditForm>,
+) -> PageResult {
+    require_staff(&me)?;
+    let patch = TicketPatch {
+        subject: some(&f.subject),
+        category: some(&f.category),
+        priority: some(&f.priority),
+        assignee: Some(some(&f.assignee)),
+        security: None,
+    };
+    match service::update(&state.db, &me.actor(), me.user(), &reference, patch).await {
+        Ok(_) => {
+            flash(&session, "Ticket updated.").await;
+            Ok(back(&reference))
+        }
+        Err(e) => {
+            let draft = BTreeMap::from([("subject".to_string(), f.subject)]);
+            refused(&state, &session, &me, &reference, "edit", e, draft).await
+        }
+    }
+}

@@ -1,0 +1,800 @@
+//! Ticket use cases: parse the input, check the rules (access, the flow), then one transaction
+//! that writes the change, its timeline entry and its audit record.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use super::access::{self, Guarded};
+use super::flow::{self, Facts, FlowError, NextStep, StepFields};
+use super::model::{
+    Category, Channel, Event, Message, MessageKind, Person, Priority, State, Ticket, TicketRef,
+};
+use super::store::{self, FieldsRow, NewTicketRow};
+use opsdesk_core::accounts::model::{DisplayName, EmailAddress};
+use opsdesk_core::accounts::{Role, User};
+use opsdesk_core::audit::{self, Actor};
+use opsdesk_core::clock::{new_id, now_ms};
+use opsdesk_core::db::{Db, Tx};
+use opsdesk_core::error::{AppError, Fields};
+
+/// Longest subject (characters).
+pub const MAX_SUBJECT: usize = 250;
+/// Longest message body (characters).
+pub const MAX_BODY: usize = 200_000;
+
+/// A new ticket as it comes from the API or the support form.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    pub subject: String,
+    /// The request itself (plain text).
+    pub body: String,
+    /// Category name or id (see `GET /api/categories`).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// low, normal (default), high or urgent. Staff only.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Requester's email: needed when staff file a ticket for a customer, or on the public
+    /// form; customers always file for themselves.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Requester's name, for a requester new to the desk.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Field edits; absent fields stay as they are. `assignee: null` unassigns.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Category name or id.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Email or id of an agent or admin, `me`, or null to unassign.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<String>>,
+    /// Keep the ticket private to the security team (admins and agents with the flag).
+    #[serde(default)]
+    pub security: Option<bool>,
+}
+
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A move in the escalation flow with the fields the target state needs.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionInput {
+    /// The state to move to.
+    pub to: String,
+    /// triaged: the category (name or id), unless the ticket has one.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// reproducing: `reproduced` or `not_reproduced`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// reproducing: the steps tried.
+    #[serde(default)]
+    pub steps: Option<String>,
+    /// investigating: logs, health checks, links.
+    #[serde(default)]
+    pub evidence: Option<String>,
+    /// fixed: the root cause (required: no fix without it).
+    #[serde(default)]
+    pub root_cause: Option<String>,
+    /// fixed: the fix or workaround.
+    #[serde(default)]
+    pub fix: Option<String>,
+    /// resolved: the resolution note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// closed: why (e.g. an unsupported request type).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A message body for replies, customer messages and notes.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInput {
+    pub body: String,
+}
+
+/// One allowed next move and the fields it needs.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Step {
+    pub to: State,
+    pub label: &'static str,
+    pub needs: Vec<&'static str>,
+}
+
+impl From<NextStep> for Step {
+    fn from(s: NextStep) -> Step {
+        Step {
+            to: s.to,
+            label: s.to.label(),
+            needs: s.needs.to_vec(),
+        }
+    }
+}
+
+/// A ticket with its conversation and timeline, as the viewer may see it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// Public messages; internal notes too for staff.
+    pub messages: Vec<Message>,
+    /// Staff only (empty for customers).
+    pub timeline: Vec<Event>,
+    /// Staff only (empty for customers).
+    pub next_steps: Vec<Step>,
+}
+
+fn facts(t: &Ticket) -> Facts {
+    Facts {
+        state: Some(t.state),
+        resume_state: t.resume_state,
+        has_category: t.category.is_some(),
+        fixed_at: t.fixed_at,
+        last_reply_at: t.last_reply_at,
+    }
+}
+
+fn parse_subject(s: &str) -> Result<String, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("is required");
+    }
+    if s.chars().count() > MAX_SUBJECT {
+        return Err("is longer than 250 characters");
+    }
+    // CR/LF in a subject would become header injection in the emails we send.
+    if s.chars().any(char::is_control) {
+        return Err("must be one line without control characters");
+    }
+    Ok(s.to_string())
+}
+
+fn parse_body(s: &str) -> Result<String, &'static str> {
+    let s = s.trim_matches(|c: char| c.is_whitespace());
+    if s.is_empty() {
+        return Err("is required");
+    }
+    if s.chars().count() > MAX_BODY {
+        return Err("is longer than 200,000 characters");
+    }
+    Ok(s.replace("\r\n", "\n"))
+}
+
+async fn category(db: &Db, key: Option<&str>) -> Result<Option<Category>, AppError> {
+    match key.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) => match store::find_category(db, k).await? {
+            Some(c) => Ok(Some(c)),
+            None => Err(AppError::field(
+                "category",
+                "is not a known category (see the category list)",
+            )),
+        },
+    }
+}
+
+async fn event(
+    tx: &mut Tx,
+    db: &Db,
+    actor: &Actor,
+    t: &Ticket,
+    kind: &str,
+    detail: String,
+    now: i64,
+) -> Result<(), AppError> {
+    store::insert_event(tx, &t.id, &actor.label, kind, &detail, now).await?;
+    audit::store::append(
+        tx,
+        db.backend(),
+        actor.entry(
+            &format!("ticket.{kind}"),
+            format!("ticket:{}", t.number),
+            detail,
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Files a new ticket. `by` is the signed-in caller (None on the public form).
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    by: Option<&User>,
+    channel: Channel,
+    input: NewTicket,
+) -> Result<Ticket, AppError> {
+    let mut fields = Fields::default();
+    let subject = fields.check("subject", parse_subject(&input.subject));
+    let body = fields.check("body", parse_body(&input.body));
+    let staff = by.is_some_and(|u| u.role.is_staff());
+    let priority = match input.priority.as_deref().map(str::trim) {
+        None | Some("") => Some(Priority::Normal),
+        Some(_) if !staff => {
+            fields.add("priority", "is set by the support team");
+            None
+        }
+        Some(p) => fields.check(
+            "priority",
+            Priority::parse(p).ok_or("must be low, normal, high or urgent"),
+        ),
+    };
+    let requester = match by {
+        Some(u) if !u.role.is_staff() => {
+            if let Some(e) = input.email.as_deref().filter(|e| !e.trim().is_empty())
+                && !e.trim().eq_ignore_ascii_case(&u.email)
+            {
+                fields.add("email", "customers file tickets for themselves");
+            }
+            Some((u.email.clone(), u.name.clone()))
+        }
+        _ => {
+            let email = fields.check(
+                "email",
+                EmailAddress::parse(input.email.as_deref().unwrap_or("")),
+            );
+            let fallback = email
+                .as_ref()
+                .map(|e| e.as_str().split('@').next().unwrap_or("").to_string())
+                .unwrap_or_default();
+            let raw_name = input
+                .name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(fallback);
+            let name = fields.check("name", DisplayName::parse(&raw_name));
+            email
+                .zip(name)
+                .map(|(e, n)| (e.as_str().to_string(), n.as_str().to_string()))
+        }
+    };
+    let cat = match category(db, input.category.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            fields.add(
+                "category",
+                e.fields
+                    .get("category")
+                    .map(String::as_str)
+                    .unwrap_or("is unknown"),
+            );
+            None
+        }
+    };
+    fields.finish()?;
+    let (Some(subject), Some(body), Some(priority), Some((email, name))) =
+        (subject, body, priority, requester)
+    else {
+        return Err(AppError::bad_request("invalid_input", "invalid ticket"));
+    };
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let (requester_id, org_id, new_account) =
+        store::ensure_requester(&mut tx, &email, &name, now).await?;
+    if new_account {
+        audit::store::append(
+            &mut tx,
+            db.backend(),
+            actor.entry(
+                "user.create",
+                format!("user:{requester_id}"),
+                format!("email={email} role=customer (ticket intake)"),
+            ),
+        )
+        .await?;
+    }
+    let number = store::next_number(&mut tx).await?;
+    let id = new_id();
+    let security = cat.as_ref().is_some_and(|c| c.security);
+    store::insert_ticket(
+        &mut tx,
+        &NewTicketRow {
+            id: &id,
+            number,
+            subject: &subject,
+            category_id: cat.as_ref().map(|c| c.id.as_str()),
+            priority,
+            channel,
+            requester_id: &requester_id,
+            organization_id: org_id.as_deref(),
+            security,
+            now,
+        },
+    )
+    .await?;
+    let kind = if staff && by.is_some_and(|u| u.email == email) {
+        MessageKind::Reply
+    } else {
+        MessageKind::Customer
+    };
+    let author = if kind == MessageKind::Customer {
+        requester_id.clone()
+    } else {
+        by.map(|u| u.id.clone())
+            .unwrap_or_else(|| requester_id.clone())
+    };
+    store::insert_message(&mut tx, &id, kind, Some(&author), &body, now).await?;
+    let detail = format!(
+        "#{number} via {} from {email}{}{}",
+        channel.as_str(),
+        cat.as_ref()
+            .map(|c| format!(" category={}", c.name))
+            .unwrap_or_default(),
+        if security { " (security report)" } else { "" }
+    );
+    store::insert_event(&mut tx, &id, &actor.label, "create", &detail, now).await?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry("ticket.create", format!("ticket:{number}"), detail),
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("opsdesk_tickets_created_total", "channel" => channel.as_str()).increment(1);
+    store::find(db, number)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket {number} vanished after commit")))
+}
+
+/// A ticket the viewer may see, or "not found" (the same answer whether it exists or not).
+pub async fn visible(db: &Db, viewer: &User, reference: &str) -> Result<Ticket, AppError> {
+    let not_found = || AppError::not_found("This ticket");
+    let r = TicketRef::parse(reference).ok_or_else(not_found)?;
+    let t = store::find(db, r.0).await?.ok_or_else(not_found)?;
+    let guard = Guarded {
+        requester_id: &t.requester.id,
+        security: t.security,
+    };
+    if access::can_view(viewer, guard) {
+        Ok(t)
+    } else {
+        Err(not_found())
+    }
+}
+
+pub async fn detail(db: &Db, viewer: &User, reference: &str) -> Result<TicketDetail, AppError> {
+    let ticket = visible(db, viewer, reference).await?;
+    let staff = viewer.role.is_staff();
+    let messages = store::messages(db, &ticket.id, staff).await?;
+    let (timeline, next_steps) = if staff {
+        (
+            store::events(db, &ticket.id).await?,
+            flow::next_steps(&facts(&ticket))
+                .into_iter()
+                .map(Step::from)
+                .collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(TicketDetail {
+        ticket,
+        messages,
+        timeline,
+        next_steps,
+    })
+}
+
+fn require_staff(viewer: &User) -> Result<(), AppError> {
+    if viewer.role.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("Only the support team can do this."))
+    }
+}
+
+/// Re-reads the ticket inside `tx` (locked on PostgreSQL) so concurrent changes serialize.
+async fn locked(tx: &mut Tx, db: &Db, t: &Ticket) -> Result<Ticket, AppError> {
+    store::find_for_update(tx, db, t.number)
+        .await?
+        .ok_or_else(|| AppError::not_found("This ticket"))
+}
+
+/// Moves a ticket along the flow (staff only).
+pub async fn transition(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    reference: &str,
+    input: TransitionInput,
+) -> Result<Ticket, AppError> {
+    let seen = visible(db, viewer, reference).await?;
+    require_staff(viewer)?;
+    let to = State::parse(&input.to).ok_or_else(|| {
+        AppError::field(
+            "to",
+            "is not a state (new, triaged, reproducing, investigating, fixed, responded, resolved, waiting_on_customer, closed)",
+        )
+    })?;
+    let cat = category(db, input.category.as_deref()).await?;
+    let fields = StepFields {
+        category: cat.is_some(),
+        outcome: input.outcome,
+        steps: input.steps,
+        evidence: input.evidence,
+        root_cause: input.root_cause,
+        fix: input.fix,
+        note: input.note,
+        reason: input.reason,
+    };
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let t = locked(&mut tx, db, &seen).await?;
+    let change = flow::plan(&facts(&t), to, &fields).map_err(flow_error)?;
+    if let Some(c) = &cat
+        && to == State::Triaged
+    {
+        set_category(&mut tx, db, actor, &t, c, now).await?;
+    }
+    store::apply_change(&mut tx, &t.id, &change, now).await?;
+    event(&mut tx, db, actor, &t, "transition", describe(&change), now).await?;
+    tx.commit().await?;
+    refetch(db, t.number).await
+}
+
+fn describe(c: &flow::Change) -> String {
+    let r = &c.recorded;
+    let mut s = format!("{} -> {}", c.from, c.to);
+    if let Some(o) = r.outcome {
+        s.push_str(&format!("; outcome={}", o.as_str()));
+    }
+    if let Some(reason) = &r.close_reason {
+        s.push_str(&format!("; reason={reason}"));
+    }
+    s
+}
+
+fn flow_error(e: FlowError) -> AppError {
+    match e {
+        FlowError::NotAllowed { .. } => {
+            AppError::new(StatusCode::CONFLICT, "invalid_transition", e.message())
+        }
+        FlowError::Needs(fields) => {
+            let mut err = AppError::validation(fields);
+            err.message = "This step needs more information.".into();
+            err
+        }
+    }
+}
+
+async fn set_category(
+    tx: &mut Tx,
+    db: &Db,
+    actor: &Actor,
+    t: &Ticket,
+    c: &Category,
+    now: i64,
+) -> Result<(), AppError> {
+    let row = FieldsRow {
+        category_id: Some(&c.id),
+        priority: t.priority,
+        assignee_id: t.assignee.as_ref().map(|a| a.id.as_str()),
+        subject: &t.subject,
+        security: t.security || c.security,
+    };
+    store::update_fields(tx, &t.id, &row, now).await?;
+    let from = t
+        .category
+        .as_ref()
+        .map(|c| c.name.as_str())
+        .unwrap_or("none");
+    event(
+        tx,
+        db,
+        actor,
+        t,
+        "category",
+        format!("{from} -> {}", c.name),
+        now,
+    )
+    .await
+}
+
+async fn refetch(db: &Db, number: i64) -> Result<Ticket, AppError> {
+    store::find(db, number)
+        .await?
+        .ok_or_else(|| AppError::not_found("This ticket"))
+}
+
+async fn assignee(db: &Db, viewer: &User, key: &str) -> Result<Person, AppError> {
+    let key = key.trim();
+    let staff = store::assignable(db).await?;
+    let found = if key.eq_ignore_ascii_case("me") {
+        staff.into_iter().find(|p| p.id == viewer.id)
+    } else {
+        staff
+            .into_iter()
+            .find(|p| p.id == key || p.email.eq_ignore_ascii_case(key))
+    };
+    found.ok_or_else(|| AppError::field("assignee", "is not an active agent or admin"))
+}
+
+/// Edits subject, category, priority, assignee and privacy (staff only).
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    reference: &str,
+    patch: TicketPatch,
+) -> Result<Ticket, AppError> {
+    let seen = visible(db, viewer, reference).await?;
+    require_staff(viewer)?;
+    let mut fields = Fields::default();
+    let subject = match &patch.subject {
+        Some(s) => fields.check("subject", parse_subject(s)),
+        None => Some(seen.subject.clone()),
+    };
+    let priority = match &patch.priority {
+        Some(p) => fields.check(
+            "priority",
+            Priority::parse(p).ok_or("must be low, normal, high or urgent"),
+        ),
+        None => Some(seen.priority),
+    };
+    let cat = match category(db, patch.category.as_deref()).await {
+        Ok(c) => c,
+        Err(_) => {
+            fields.add(
+                "category",
+                "is not a known category (see the category list)",
+            );
+            None
+        }
+    };
+    let new_assignee = match &patch.assignee {
+        Some(Some(key)) if !key.trim().is_empty() => match assignee(db, viewer, key).await {
+            Ok(p) => Some(Some(p)),
+            Err(_) => {
+                fields.add("assignee", "is not an active agent or admin");
+                None
+            }
+        },
+        Some(_) => Some(None),
+        None => None,
+    };
+    if patch.security == Some(true) && !access::sees_security(viewer) {
+        fields.add(
+            "security",
+            "only the security team can make a ticket private",
+        );
+    }
+    fields.finish()?;
+    let (Some(subject), Some(priority)) = (subject, priority) else {
+        return Err(AppError::bad_request("invalid_input", "invalid change"));
+    };
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let t = locked(&mut tx, db, &seen).await?;
+    let category = cat.or_else(|| t.category.clone());
+    let assignee = new_assignee.unwrap_or_else(|| t.assignee.clone());
+    let security =
+        patch.security.unwrap_or(t.security) || category.as_ref().is_some_and(|c| c.security);
+    let row = FieldsRow {
+        category_id: category.as_ref().map(|c| c.id.as_str()),
+        priority,
+        assignee_id: assignee.as_ref().map(|a| a.id.as_str()),
+        subject: &subject,
+        security,
+    };
+    let mut changes = BTreeMap::new();
+    if subject != t.subject {
+        changes.insert("subject", format!("{:?} -> {subject:?}", t.subject));
+    }
+    if priority != t.priority {
+        changes.insert("priority", format!("{} -> {priority}", t.priority));
+    }
+    let name = |c: &Option<Category>| c.as_ref().map(|c| c.name.clone()).unwrap_or("none".into());
+    if category.as_ref().map(|c| &c.id) != t.category.as_ref().map(|c| &c.id) {
+        changes.insert(
+            "category",
+            format!("{} -> {}", name(&t.category), name(&category)),
+        );
+    }
+    let who = |p: &Option<Person>| {
+        p.as_ref()
+            .map(|p| p.email.clone())
+            .unwrap_or("nobody".into())
+    };
+    if assignee.as_ref().map(|a| &a.id) != t.assignee.as_ref().map(|a| &a.id) {
+        changes.insert(
+            "assign",
+            format!("{} -> {}", who(&t.assignee), who(&assignee)),
+        );
+    }
+    if security != t.security {
+        changes.insert("security", format!("{} -> {security}", t.security));
+    }
+    if changes.is_empty() {
+        return Ok(t);
+    }
+    store::update_fields(&mut tx, &t.id, &row, now).await?;
+    for (kind, detail) in changes {
+        event(&mut tx, db, actor, &t, kind, detail, now).await?;
+    }
+    tx.commit().await?;
+    refetch(db, t.number).await
+}
+
+/// Adds a public message: a customer's message on their ticket, or the team's reply. A
+/// customer message brings back a waiting ticket and reopens a resolved one; the team's reply
+/// to a fixed ticket is the `responded` step.
+pub async fn add_message(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    reference: &str,
+    input: MessageInput,
+) -> Result<Message, AppError> {
+    let seen = visible(db, viewer, reference).await?;
+    let body = parse_body(&input.body).map_err(|p| AppError::field("body", p))?;
+    let kind = if viewer.role == Role::Customer {
+        MessageKind::Customer
+    } else {
+        MessageKind::Reply
+    };
+    write_message(db, actor, viewer, &seen, kind, &body).await
+}
+
+/// Adds an internal note (staff only; never shown to customers).
+pub async fn add_note(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    reference: &str,
+    input: MessageInput,
+) -> Result<Message, AppError> {
+    let seen = visible(db, viewer, reference).await?;
+    require_staff(viewer)?;
+    let body = parse_body(&input.body).map_err(|p| AppError::field("body", p))?;
+    write_message(db, actor, viewer, &seen, MessageKind::Note, &body).await
+}
+
+async fn write_message(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    seen: &Ticket,
+    kind: MessageKind,
+    body: &str,
+) -> Result<Message, AppError> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let t = locked(&mut tx, db, seen).await?;
+    let id = store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, now).await?;
+    store::touch(&mut tx, &t.id, kind == MessageKind::Reply, now).await?;
+    event(
+        &mut tx,
+        db,
+        actor,
+        &t,
+        kind.as_str(),
+        format!("{} characters", body.chars().count()),
+        now,
+    )
+    .await?;
+    let mut f = facts(&t);
+    f.last_reply_at = if kind == MessageKind::Reply {
+        Some(now)
+    } else {
+        f.last_reply_at
+    };
+    let follow = match kind {
+        MessageKind::Customer => flow::on_customer_message(&f),
+        MessageKind::Reply => flow::on_team_reply(&f),
+        MessageKind::Note => None,
+    };
+    if let Some(to) = follow {
+        let change = flow::plan(&f, to, &StepFields::default()).map_err(flow_error)?;
+        store::apply_change(&mut tx, &t.id, &change, now).await?;
+        event(&mut tx, db, actor, &t, "transition", describe(&change), now).await?;
+    }
+    tx.commit().await?;
+    Ok(Message {
+        id,
+        kind,
+        author: Some(Person {
+            id: viewer.id.clone(),
+            email: viewer.email.clone(),
+            name: viewer.name.clone(),
+        }),
+        body: body.to_string(),
+        created_at: now,
+    })
+}
+
+/// A page of tickets for the viewer.
+pub struct ListQuery {
+    pub states: Vec<State>,
+    pub category: Option<String>,
+    /// `me`, `none`, or an agent's id or email.
+    pub assignee: Option<String>,
+    pub sort: store::Sort,
+    pub after: Option<(i64, i64)>,
+    pub limit: i64,
+}
+
+pub async fn filter_for(
+    db: &Db,
+    viewer: &User,
+    q: &ListQuery,
+) -> Result<store::ListFilter, AppError> {
+    let cat = category(db, q.category.as_deref()).await?;
+    let assignee = match q.assignee.as_deref().map(str::trim) {
+        None | Some("") | Some("any") => store::AssigneeFilter::Any,
+        Some("none") => store::AssigneeFilter::Unassigned,
+        Some("me") => store::AssigneeFilter::User(viewer.id.clone()),
+        Some(key) => store::AssigneeFilter::User(assignee(db, viewer, key).await?.id),
+    };
+    Ok(store::ListFilter {
+        states: q.states.clone(),
+        category_id: cat.map(|c| c.id),
+        assignee,
+        requester_id: (!viewer.role.is_staff()).then(|| viewer.id.clone()),
+        include_security: access::sees_security(viewer) || !viewer.role.is_staff(),
+        sort: q.sort,
+        after: q.after,
+    })
+}
+
+pub async fn list(
+    db: &Db,
+    viewer: &User,
+    q: &ListQuery,
+) -> Result<(Vec<Ticket>, Option<(i64, i64)>), AppError> {
+    let f = filter_for(db, viewer, q).await?;
+    let limit = q.limit.clamp(1, 200);
+    let mut items = store::list(db, &f, limit + 1).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|t| (store::sort_key(t, q.sort), t.number))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Other tickets of one requester, as far as the viewer may see them.
+pub async fn list_for_requester(
+    db: &Db,
+    viewer: &User,
+    requester_id: &str,
+    q: &ListQuery,
+) -> Result<Vec<Ticket>, AppError> {
+    let mut f = filter_for(db, viewer, q).await?;
+    if viewer.role.is_staff() {
+        f.requester_id = Some(requester_id.to_string());
+    }
+    Ok(store::list(db, &f, q.limit.clamp(1, 200)).await?)
+}
+
+pub async fn counts(db: &Db, viewer: &User, q: &ListQuery) -> Result<Vec<(State, i64)>, AppError> {
+    let f = filter_for(db, viewer, q).await?;
+    Ok(store::count_by_state(db, &f).await?)
+}
+
+pub async fn categories(db: &Db) -> Result<Vec<Category>, AppError> {
+    Ok(store::list_categories(db).await?)
+}
+
+pub async fn assignable(db: &Db) -> Result<Vec<Person>, AppError> {
+    Ok(store::assignable(db).await?)
+}

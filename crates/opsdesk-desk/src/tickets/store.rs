@@ -1,0 +1,611 @@
+//! SQL for tickets, their messages, timeline and categories. Portable across SQLite and
+//! PostgreSQL: `$n` placeholders, integer timestamps, `ON CONFLICT … DO NOTHING`, `RETURNING`.
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe, Row as _};
+
+use super::flow::Change;
+use super::model::{
+    Category, Channel, Event, Message, MessageKind, Outcome, Person, Priority, State, Ticket,
+};
+use opsdesk_core::db::{Db, Tx, flag};
+
+const TICKET_SELECT: &str = "SELECT t.id, t.number, t.subject, t.state, t.resume_state, t.category_id, \
+     t.priority, t.channel, t.requester_id, t.organization_id, t.assignee_id, t.security, \
+     t.reproduction_outcome, t.reproduction_steps, t.evidence, t.root_cause, t.fix, t.resolution, \
+     t.close_reason, t.created_at, t.updated_at, t.fixed_at, t.last_reply_at, t.resolved_at, \
+     c.name AS category_name, c.security AS category_security, c.position AS category_position, \
+     r.email AS requester_email, r.name AS requester_name, o.name AS organization_name, \
+     a.email AS assignee_email, a.name AS assignee_name \
+     FROM tickets t JOIN users r ON r.id = t.requester_id \
+     LEFT JOIN ticket_categories c ON c.id = t.category_id \
+     LEFT JOIN organizations o ON o.id = t.organization_id \
+     LEFT JOIN users a ON a.id = t.assignee_id";
+
+fn decode<T>(what: &str, raw: &str, parsed: Option<T>) -> Result<T, sqlx::Error> {
+    parsed.ok_or_else(|| sqlx::Error::Decode(format!("unknown {what} {raw:?}").into()))
+}
+
+fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
+    let state: String = row.try_get("state")?;
+    let resume: Option<String> = row.try_get("resume_state")?;
+    let channel: String = row.try_get("channel")?;
+    let outcome: Option<String> = row.try_get("reproduction_outcome")?;
+    let category = match row.try_get::<Option<String>, _>("category_id")? {
+        Some(id) => Some(Category {
+            id,
+            name: row.try_get("category_name")?,
+            security: row.try_get::<i64, _>("category_security")? != 0,
+            position: row.try_get("category_position")?,
+        }),
+        None => None,
+    };
+    let assignee = match row.try_get::<Option<String>, _>("assignee_id")? {
+        Some(id) => Some(Person {
+            id,
+            email: row.try_get("assignee_email")?,
+            name: row.try_get("assignee_name")?,
+        }),
+        None => None,
+    };
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        number: row.try_get("number")?,
+        subject: row.try_get("subject")?,
+        state: decode("state", &state, State::parse(&state))?,
+        resume_state: resume.as_deref().and_then(State::parse),
+        category,
+        priority: Priority::from_rank(row.try_get("priority")?),
+        channel: decode("channel", &channel, Channel::parse(&channel))?,
+        requester: Person {
+            id: row.try_get("requester_id")?,
+            email: row.try_get("requester_email")?,
+            name: row.try_get("requester_name")?,
+        },
+        organization: row.try_get("organization_name")?,
+        organization_id: row.try_get("organization_id")?,
+        assignee,
+        security: row.try_get::<i64, _>("security")? != 0,
+        reproduction_outcome: outcome.as_deref().and_then(Outcome::parse),
+        reproduction_steps: row.try_get("reproduction_steps")?,
+        evidence: row.try_get("evidence")?,
+        root_cause: row.try_get("root_cause")?,
+        fix: row.try_get("fix")?,
+        resolution: row.try_get("resolution")?,
+        close_reason: row.try_get("close_reason")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        fixed_at: row.try_get("fixed_at")?,
+        last_reply_at: row.try_get("last_reply_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+    })
+}
+
+fn category_from_row(row: &AnyRow) -> Result<Category, sqlx::Error> {
+    Ok(Category {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        security: row.try_get::<i64, _>("security")? != 0,
+        position: row.try_get("position")?,
+    })
+}
+
+pub async fn list_categories(db: &Db) -> Result<Vec<Category>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, name, security, position FROM ticket_categories ORDER BY position, name",
+    )
+    .fetch_all(db.read())
+    .await?;
+    rows.iter().map(category_from_row).collect()
+}
+
+/// A category by id or (case-insensitive) name.
+pub async fn find_category(db: &Db, key: &str) -> Result<Option<Category>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, name, security, position FROM ticket_categories \
+         WHERE id = $1 OR LOWER(name) = LOWER($1)",
+    )
+    .bind(key.trim())
+    .fetch_optional(db.read())
+    .await?;
+    row.as_ref().map(category_from_row).transpose()
+}
+
+/// The requester's account by email, created as a customer without a password if new.
+/// Returns the user id and organization. Safe under concurrency: the insert is a no-op when
+/// another request created the account first.
+pub async fn ensure_requester(
+    tx: &mut Tx,
+    email: &str,
+    name: &str,
+    now: i64,
+) -> Result<(String, Option<String>, bool), sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, email, name, role, security, organization_id, password_hash, disabled, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'customer', 0, NULL, NULL, 0, $4, $4) ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(opsdesk_core::clock::new_id())
+    .bind(email)
+    .bind(name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        > 0;
+    let row = sqlx::query("SELECT id, organization_id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((
+        row.try_get("id")?,
+        row.try_get("organization_id")?,
+        inserted,
+    ))
+}
+
+/// Takes the next ticket number (inside the creating transaction, so numbers are never reused).
+pub async fn next_number(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    let next: i64 =
+        sqlx::query_scalar("UPDATE ticket_counter SET next = next + 1 WHERE id = 1 RETURNING next")
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(next - 1)
+}
+
+pub struct NewTicketRow<'a> {
+    pub id: &'a str,
+    pub number: i64,
+    pub subject: &'a str,
+    pub category_id: Option<&'a str>,
+    pub priority: Priority,
+    pub channel: Channel,
+    pub requester_id: &'a str,
+    pub organization_id: Option<&'a str>,
+    pub security: bool,
+    pub now: i64,
+}
+
+pub async fn insert_ticket(tx: &mut Tx, t: &NewTicketRow<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO tickets (id, number, subject, state, category_id, priority, channel, requester_id, \
+         organization_id, security, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(t.id)
+    .bind(t.number)
+    .bind(t.subject)
+    .bind(t.category_id)
+    .bind(t.priority.rank())
+    .bind(t.channel.as_str())
+    .bind(t.requester_id)
+    .bind(t.organization_id)
+    .bind(flag(t.security))
+    .bind(t.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_message(
+    tx: &mut Tx,
+    ticket_id: &str,
+    kind: MessageKind,
+    author_id: Option<&str>,
+    body: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let id = opsdesk_core::clock::new_id();
+    sqlx::query(
+        "INSERT INTO ticket_messages (id, ticket_id, kind, author_id, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(ticket_id)
+    .bind(kind.as_str())
+    .bind(author_id)
+    .bind(body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub async fn insert_event(
+    tx: &mut Tx,
+    ticket_id: &str,
+    actor: &str,
+    kind: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO ticket_events (id, ticket_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(opsdesk_core::clock::new_id())
+    .bind(ticket_id)
+    .bind(now)
+    .bind(actor)
+    .bind(kind)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, number: i64) -> Result<Option<Ticket>, sqlx::Error> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "{TICKET_SELECT} WHERE t.number = $1"
+    )))
+    .bind(number)
+    .fetch_optional(db.read())
+    .await?;
+    row.as_ref().map(ticket_from_row).transpose()
+}
+
+/// The ticket as seen inside a write transaction (locked on PostgreSQL), for state changes.
+pub async fn find_for_update(
+    tx: &mut Tx,
+    db: &Db,
+    number: i64,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let lock = db.backend().pick("", " FOR UPDATE OF t");
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "{TICKET_SELECT} WHERE t.number = $1{lock}"
+    )))
+    .bind(number)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(ticket_from_row).transpose()
+}
+
+/// Records a permitted move of the flow.
+pub async fn apply_change(tx: &mut Tx, id: &str, c: &Change, now: i64) -> Result<(), sqlx::Error> {
+    let r = &c.recorded;
+    sqlx::query(
+        "UPDATE tickets SET state = $2, resume_state = $3, \
+         reproduction_outcome = COALESCE($4, reproduction_outcome), \
+         reproduction_steps = COALESCE($5, reproduction_steps), evidence = COALESCE($6, evidence), \
+         root_cause = COALESCE($7, root_cause), fix = COALESCE($8, fix), \
+         resolution = COALESCE($9, resolution), close_reason = $10, \
+         fixed_at = CASE WHEN $2 = 'fixed' THEN $11 ELSE fixed_at END, \
+         resolved_at = CASE WHEN $2 = 'resolved' THEN $11 WHEN $2 = 'closed' THEN resolved_at ELSE NULL END, \
+         updated_at = $11 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(c.to.as_str())
+    .bind(c.resume_state.map(State::as_str))
+    .bind(r.outcome.map(Outcome::as_str))
+    .bind(r.steps.as_deref())
+    .bind(r.evidence.as_deref())
+    .bind(r.root_cause.as_deref())
+    .bind(r.fix.as_deref())
+    .bind(r.resolution.as_deref())
+    .bind(r.close_reason.as_deref())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Field edits (category, priority, assignee, subject, privacy) in one statement.
+pub struct FieldsRow<'a> {
+    pub category_id: Option<&'a str>,
+    pub priority: Priority,
+    pub assignee_id: Option<&'a str>,
+    pub subject: &'a str,
+    pub security: bool,
+}
+
+pub async fn update_fields(
+    tx: &mut Tx,
+    id: &str,
+    f: &FieldsRow<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET category_id = $2, priority = $3, assignee_id = $4, subject = $5, \
+         security = $6, updated_at = $7 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(f.category_id)
+    .bind(f.priority.rank())
+    .bind(f.assignee_id)
+    .bind(f.subject)
+    .bind(flag(f.security))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn touch(tx: &mut Tx, id: &str, team_reply: bool, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET updated_at = $2, \
+         last_reply_at = CASE WHEN $3 = 1 THEN $2 ELSE last_reply_at END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(flag(team_reply))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn messages(
+    db: &Db,
+    ticket_id: &str,
+    with_notes: bool,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.kind, m.body, m.created_at, m.author_id, u.email, u.name \
+         FROM ticket_messages m LEFT JOIN users u ON u.id = m.author_id \
+         WHERE m.ticket_id = $1 AND ($2 = 1 OR m.kind <> 'note') ORDER BY m.created_at, m.id",
+    )
+    .bind(ticket_id)
+    .bind(flag(with_notes))
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            let author = match r.try_get::<Option<String>, _>("author_id")? {
+                Some(id) => Some(Person {
+                    id,
+                    email: r.try_get::<Option<String>, _>("email")?.unwrap_or_default(),
+                    name: r.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+                }),
+                None => None,
+            };
+            Ok(Message {
+                id: r.try_get("id")?,
+                kind: decode("message kind", &kind, MessageKind::parse(&kind))?,
+                author,
+                body: r.try_get("body")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn events(db: &Db, ticket_id: &str) -> Result<Vec<Event>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at, actor, kind, detail FROM ticket_events WHERE ticket_id = $1 ORDER BY at, id",
+    )
+    .bind(ticket_id)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                kind: r.try_get("kind")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}
+
+/// Inbox orderings.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Newest first (default).
+    Newest,
+    /// Oldest first: who has waited longest.
+    Oldest,
+    /// Most recently changed first.
+    Updated,
+    /// Most urgent first, then oldest.
+    Priority,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::Updated => "updated",
+            Sort::Priority => "priority",
+        }
+    }
+}
+
+/// Who a list is limited to by assignee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Any,
+    Unassigned,
+    User(String),
+}
+
+/// A ticket list query. The cursor is `(key, number)` of the last row seen.
+#[derive(Clone, Debug)]
+pub struct ListFilter {
+    pub states: Vec<State>,
+    pub category_id: Option<String>,
+    pub assignee: AssigneeFilter,
+    pub requester_id: Option<String>,
+    pub include_security: bool,
+    pub sort: Sort,
+    pub after: Option<(i64, i64)>,
+}
+
+/// Binds for SQL assembled from optional conditions, numbered in the order they are added.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Conditions {
+    fn next(&self) -> usize {
+        self.binds.len() + 1
+    }
+
+    fn text(&mut self, template: &str, v: &str) {
+        let n = self.next();
+        self.sql.push(template.replace('?', &format!("${n}")));
+        self.binds.push(Bind::Text(v.to_string()));
+    }
+
+    fn int(&mut self, template: &str, v: i64) {
+        let n = self.next();
+        self.sql.push(template.replace('?', &format!("${n}")));
+        self.binds.push(Bind::Int(v));
+    }
+
+    fn plain(&mut self, sql: &str) {
+        self.sql.push(sql.to_string());
+    }
+
+    fn where_clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.sql.join(" AND "))
+        }
+    }
+
+    fn bind_all<'q>(&self, mut q: Query<'q, Any, AnyArguments>) -> Query<'q, Any, AnyArguments> {
+        for b in &self.binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+fn base_conditions(f: &ListFilter, with_state: bool) -> Conditions {
+    let mut c = Conditions::default();
+    if with_state && !f.states.is_empty() {
+        let list: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        // States are our own constants, never user text.
+        c.plain(&format!("t.state IN ({})", list.join(", ")));
+    }
+    if let Some(cat) = &f.category_id {
+        c.text("t.category_id = ?", cat);
+    }
+    match &f.assignee {
+        AssigneeFilter::Any => {}
+        AssigneeFilter::Unassigned => c.plain("t.assignee_id IS NULL"),
+        AssigneeFilter::User(id) => c.text("t.assignee_id = ?", id),
+    }
+    if let Some(r) = &f.requester_id {
+        c.text("t.requester_id = ?", r);
+    }
+    if !f.include_security {
+        c.plain("t.security = 0");
+    }
+    c
+}
+
+/// The sort key a cursor carries for a ticket under `sort`.
+pub fn sort_key(t: &Ticket, sort: Sort) -> i64 {
+    match sort {
+        Sort::Newest | Sort::Oldest => t.number,
+        Sort::Updated => t.updated_at,
+        Sort::Priority => t.priority.rank(),
+    }
+}
+
+pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
+    let mut c = base_conditions(f, true);
+    let order = match f.sort {
+        Sort::Newest => {
+            if let Some((_, n)) = f.after {
+                c.int("t.number < ?", n);
+            }
+            "t.number DESC"
+        }
+        Sort::Oldest => {
+            if let Some((_, n)) = f.after {
+                c.int("t.number > ?", n);
+            }
+            "t.number ASC"
+        }
+        Sort::Updated => {
+            if let Some((k, n)) = f.after {
+                let (a, b) = (c.next(), c.next() + 1);
+                c.sql.push(format!(
+                    "(t.updated_at < ${a} OR (t.updated_at = ${a} AND t.number < ${b}))"
+                ));
+                c.binds.push(Bind::Int(k));
+                c.binds.push(Bind::Int(n));
+            }
+            "t.updated_at DESC, t.number DESC"
+        }
+        Sort::Priority => {
+            if let Some((k, n)) = f.after {
+                let (a, b) = (c.next(), c.next() + 1);
+                c.sql.push(format!(
+                    "(t.priority < ${a} OR (t.priority = ${a} AND t.number > ${b}))"
+                ));
+                c.binds.push(Bind::Int(k));
+                c.binds.push(Bind::Int(n));
+            }
+            "t.priority DESC, t.number ASC"
+        }
+    };
+    let n = c.next();
+    let sql = format!(
+        "{TICKET_SELECT}{} ORDER BY {order} LIMIT ${n}",
+        c.where_clause()
+    );
+    let q = c.bind_all(sqlx::query(AssertSqlSafe(sql))).bind(limit);
+    let rows = q.fetch_all(db.read()).await?;
+    rows.iter().map(ticket_from_row).collect()
+}
+
+/// How many tickets match the filter in each state (the state filter itself ignored).
+pub async fn count_by_state(db: &Db, f: &ListFilter) -> Result<Vec<(State, i64)>, sqlx::Error> {
+    let c = base_conditions(f, false);
+    let sql = format!(
+        "SELECT t.state, COUNT(*) AS n FROM tickets t{} GROUP BY t.state",
+        c.where_clause()
+    );
+    let rows = c
+        .bind_all(sqlx::query(AssertSqlSafe(sql)))
+        .fetch_all(db.read())
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let s: String = r.try_get("state")?;
+        if let Some(st) = State::parse(&s) {
+            out.push((st, r.try_get("n")?));
+        }
+    }
+    Ok(out)
+}
+
+/// Staff who can be assigned tickets.
+pub async fn assignable(db: &Db) -> Result<Vec<Person>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, email, name FROM users WHERE role IN ('admin', 'agent') AND disabled = 0 ORDER BY name, email",
+    )
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Person {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+            })
+        })
+        .collect()
+}
