@@ -44,3 +44,15 @@ pub fn nav() -> Vec<NavItem> {
         },
     ]
 }
+
+/// Help text for the desk's metrics (so `promtool check metrics` is clean).
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "opsdesk_tickets_created_total",
+        "Tickets filed, by channel (web, email, api)."
+    );
+    metrics::describe_counter!(
+        "opsdesk_support_form_spam_total",
+        "Support form posts dropped because the honeypot field was filled."
+    );
+}

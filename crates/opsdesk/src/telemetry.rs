@@ -46,6 +46,7 @@ pub fn metrics_handle() -> PrometheusHandle {
                 }
             };
             describe();
+            opsdesk_desk::describe_metrics();
             handle
         })
         .clone()

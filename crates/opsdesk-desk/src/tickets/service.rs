@@ -288,6 +288,8 @@ pub async fn create(
     };
     let now = now_ms();
     let mut tx = db.begin().await?;
+    // Lock order for every ticket write: counter or ticket row first, the audit head last.
+    let number = store::next_number(&mut tx).await?;
     let (requester_id, org_id, new_account) =
         store::ensure_requester(&mut tx, &email, &name, now).await?;
     if new_account {
@@ -302,7 +304,6 @@ pub async fn create(
         )
         .await?;
     }
-    let number = store::next_number(&mut tx).await?;
     let id = new_id();
     let security = cat.as_ref().is_some_and(|c| c.security);
     store::insert_ticket(

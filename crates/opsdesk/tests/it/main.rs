@@ -10,6 +10,8 @@ mod audit;
 mod bad_input;
 mod browser;
 mod cli;
+mod desk;
+mod desk_pages;
 mod jobs;
 mod multi_instance;
 mod setup;
