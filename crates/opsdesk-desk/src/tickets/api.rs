@@ -58,6 +58,9 @@ pub struct TicketQuery {
     pub assignee: Option<String>,
     /// newest (default), oldest, updated, priority.
     pub sort: Option<Sort>,
+    /// Full-text search over subjects, messages and (for staff) internal notes: tickets
+    /// containing every word.
+    pub q: Option<String>,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
@@ -131,6 +134,7 @@ pub async fn list(
         sort: q.sort.unwrap_or(Sort::Newest),
         after: decode_cursor(q.cursor.as_deref())?,
         limit: q.limit.unwrap_or(50),
+        q: q.q,
     };
     let (items, next) = service::list(&state.db, me.user(), &query).await?;
     Ok(axum::Json(TicketPage {

@@ -6,5 +6,6 @@ pub mod api;
 pub mod flow;
 pub mod model;
 pub mod pages;
+pub mod search;
 pub mod service;
 pub mod store;

@@ -47,6 +47,8 @@ pub struct InboxQuery {
     sort: String,
     #[serde(default)]
     cursor: String,
+    #[serde(default)]
+    q: String,
 }
 
 /// One inbox tab: a state (or all open ones) and how many tickets it holds.
@@ -88,6 +90,7 @@ fn inbox_href(q: &InboxQuery, state: &str, cursor: &str) -> String {
         ("category", q.category.as_str()),
         ("assignee", q.assignee.as_str()),
         ("sort", q.sort.as_str()),
+        ("q", q.q.as_str()),
         ("cursor", cursor),
     ] {
         if !v.is_empty() {
@@ -144,6 +147,7 @@ pub async fn inbox(
         sort: parse_sort(&q.sort)?,
         after: decode_cursor(Some(&q.cursor))?,
         limit: PAGE,
+        q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
     };
     let (items, next) = service::list(&state.db, me.user(), &query).await?;
     let counts = service::counts(&state.db, me.user(), &query).await?;
@@ -283,6 +287,7 @@ async fn ticket_page(
         sort: Sort::Newest,
         after: None,
         limit: 10,
+        q: None,
     };
     let others = service::list_for_requester(&state.db, me, &ticket.requester.id, &others_query)
         .await?

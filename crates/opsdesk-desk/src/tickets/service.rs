@@ -12,6 +12,7 @@ use super::flow::{self, Facts, FlowError, NextStep, StepFields};
 use super::model::{
     Category, Channel, Event, Message, MessageKind, Person, Priority, State, Ticket, TicketRef,
 };
+use super::search;
 use super::store::{self, FieldsRow, NewTicketRow};
 use opsdesk_core::accounts::model::{DisplayName, EmailAddress};
 use opsdesk_core::accounts::{Role, User};
@@ -333,7 +334,17 @@ pub async fn create(
         by.map(|u| u.id.clone())
             .unwrap_or_else(|| requester_id.clone())
     };
-    store::insert_message(&mut tx, &id, kind, Some(&author), &body, now).await?;
+    let message_id = store::insert_message(&mut tx, &id, kind, Some(&author), &body, now).await?;
+    search::index(&mut tx, db.backend(), number, "subject", true, &subject).await?;
+    search::index(
+        &mut tx,
+        db.backend(),
+        number,
+        &format!("message:{message_id}"),
+        true,
+        &body,
+    )
+    .await?;
     let detail = format!(
         "#{number} via {} from {email}{}{}",
         channel.as_str(),
@@ -628,6 +639,9 @@ pub async fn update(
         return Ok(t);
     }
     store::update_fields(&mut tx, &t.id, &row, now).await?;
+    if subject != t.subject {
+        search::reindex(&mut tx, db.backend(), t.number, "subject", true, &subject).await?;
+    }
     for (kind, detail) in changes {
         event(&mut tx, db, actor, &t, kind, detail, now).await?;
     }
@@ -681,6 +695,16 @@ async fn write_message(
     let mut tx = db.begin().await?;
     let t = locked(&mut tx, db, seen).await?;
     let id = store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, now).await?;
+    let source = format!("message:{id}");
+    search::index(
+        &mut tx,
+        db.backend(),
+        t.number,
+        &source,
+        kind.is_public(),
+        body,
+    )
+    .await?;
     store::touch(&mut tx, &t.id, kind == MessageKind::Reply, now).await?;
     event(
         &mut tx,
@@ -731,6 +755,8 @@ pub struct ListQuery {
     pub sort: store::Sort,
     pub after: Option<(i64, i64)>,
     pub limit: i64,
+    /// Full-text search: tickets containing every word.
+    pub q: Option<String>,
 }
 
 pub async fn filter_for(
@@ -753,6 +779,8 @@ pub async fn filter_for(
         include_security: access::sees_security(viewer) || !viewer.role.is_staff(),
         sort: q.sort,
         after: q.after,
+        words: search::query_words(q.q.as_deref().unwrap_or("")),
+        public_only: !viewer.role.is_staff(),
     })
 }
 

@@ -9,7 +9,8 @@ use super::flow::Change;
 use super::model::{
     Category, Channel, Event, Message, MessageKind, Outcome, Person, Priority, State, Ticket,
 };
-use opsdesk_core::db::{Db, Tx, flag};
+use super::search;
+use opsdesk_core::db::{Backend, Db, Tx, flag};
 
 const TICKET_SELECT: &str = "SELECT t.id, t.number, t.subject, t.state, t.resume_state, t.category_id, \
      t.priority, t.channel, t.requester_id, t.organization_id, t.assignee_id, t.security, \
@@ -432,6 +433,10 @@ pub struct ListFilter {
     pub include_security: bool,
     pub sort: Sort,
     pub after: Option<(i64, i64)>,
+    /// Search words (normalized); tickets must contain all of them.
+    pub words: Vec<String>,
+    /// Search only what customers may see (not internal notes).
+    pub public_only: bool,
 }
 
 /// Binds for SQL assembled from optional conditions, numbered in the order they are added.
@@ -486,8 +491,15 @@ impl Conditions {
     }
 }
 
-fn base_conditions(f: &ListFilter, with_state: bool) -> Conditions {
+fn base_conditions(f: &ListFilter, with_state: bool, backend: Backend) -> Conditions {
     let mut c = Conditions::default();
+    if !f.words.is_empty() {
+        let sql = search::matching_sql(backend, f.words.len(), c.next(), f.public_only);
+        c.sql.push(format!("t.number IN ({sql})"));
+        for w in &f.words {
+            c.binds.push(Bind::Text(search::bind_word(backend, w)));
+        }
+    }
     if with_state && !f.states.is_empty() {
         let list: Vec<String> = f
             .states
@@ -524,7 +536,7 @@ pub fn sort_key(t: &Ticket, sort: Sort) -> i64 {
 }
 
 pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
-    let mut c = base_conditions(f, true);
+    let mut c = base_conditions(f, true, db.backend());
     let order = match f.sort {
         Sort::Newest => {
             if let Some((_, n)) = f.after {
@@ -573,7 +585,7 @@ pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sq
 
 /// How many tickets match the filter in each state (the state filter itself ignored).
 pub async fn count_by_state(db: &Db, f: &ListFilter) -> Result<Vec<(State, i64)>, sqlx::Error> {
-    let c = base_conditions(f, false);
+    let c = base_conditions(f, false, db.backend());
     let sql = format!(
         "SELECT t.state, COUNT(*) AS n FROM tickets t{} GROUP BY t.state",
         c.where_clause()
