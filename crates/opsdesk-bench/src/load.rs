@@ -12,15 +12,46 @@ pub enum Workload {
     Health,
     Login,
     ApiMe,
+    /// Ticket creation through the API (with search indexing, audit and timeline rows).
+    Tickets,
+    /// The agent inbox page: 50 rows, one filter, counts per state (needs the seeded desk).
+    Inbox,
+    /// Ticket search through the API (needs the seeded desk).
+    Search,
 }
 
+/// What requests carry: a read-write API token and a signed-in session cookie.
+#[derive(Clone, Debug, Default)]
+pub struct Auth {
+    pub token: String,
+    pub cookie: String,
+}
+
+/// Search queries the `search` workload rotates through (words of the seeded vocabulary).
+const QUERIES: [&str; 6] = [
+    "export",
+    "invoice%20timeout",
+    "login%20password%20sso",
+    "database%20cache",
+    "webhook%20slack",
+    "refund%20card",
+];
+
 impl Workload {
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 7] = [
         Workload::Ceiling,
         Workload::Health,
         Workload::Login,
         Workload::ApiMe,
+        Workload::Tickets,
+        Workload::Inbox,
+        Workload::Search,
     ];
+
+    /// Whether the workload reads the seeded desk (100k tickets).
+    pub fn needs_seed(self) -> bool {
+        matches!(self, Workload::Inbox | Workload::Search)
+    }
 
     pub fn parse(s: &str) -> Option<Workload> {
         Workload::ALL.into_iter().find(|w| w.name() == s)
@@ -32,6 +63,9 @@ impl Workload {
             Workload::Health => "health",
             Workload::Login => "login",
             Workload::ApiMe => "api-me",
+            Workload::Tickets => "tickets",
+            Workload::Inbox => "inbox",
+            Workload::Search => "search",
         }
     }
 }
@@ -46,19 +80,37 @@ pub struct Run {
     pub errors: u64,
 }
 
-async fn once(client: &reqwest::Client, base: &str, w: Workload, token: &str) -> bool {
+async fn once(client: &reqwest::Client, base: &str, w: Workload, auth: &Auth, i: usize) -> bool {
     let req = match w {
         Workload::Ceiling => client.get(format!("{base}/api/noop")),
         Workload::Health => client.get(format!("{base}/api/health")),
-        Workload::ApiMe => client.get(format!("{base}/api/me")).bearer_auth(token),
+        Workload::ApiMe => client.get(format!("{base}/api/me")).bearer_auth(&auth.token),
         Workload::Login => client
             .post(format!("{base}/login"))
             .form(&[("email", ADMIN), ("password", PASSWORD)]),
+        Workload::Tickets => client
+            .post(format!("{base}/api/tickets"))
+            .bearer_auth(&auth.token)
+            .json(&serde_json::json!({
+                "subject": format!("Export times out after upgrade ({i})"),
+                "body": "Since this morning the CSV export of the billing report stops after 30 seconds with a timeout. Steps: Reports, Billing, Export CSV.",
+                "email": format!("customer{}@load.example", i % 500),
+                "category": "Product",
+            })),
+        Workload::Inbox => client
+            .get(format!("{base}/desk?state=open&category=cat-billing"))
+            .header("cookie", &auth.cookie)
+            .header("accept", "text/html"),
+        Workload::Search => client
+            .get(format!("{base}/api/tickets?limit=50&q={}", QUERIES[i % QUERIES.len()]))
+            .bearer_auth(&auth.token),
     };
     match req.send().await {
         Ok(r) => {
             let expected = if w == Workload::Login {
                 r.status().as_u16() == 303
+            } else if w == Workload::Tickets {
+                r.status().as_u16() == 201
             } else {
                 r.status().is_success()
             };
@@ -82,30 +134,33 @@ pub async fn run(
     w: Workload,
     connections: usize,
     duration: Duration,
-    token: &str,
+    auth: &Auth,
 ) -> anyhow::Result<Run> {
     eprintln!("running {} for {} s …", w.name(), duration.as_secs());
     let warm_until = Instant::now() + Duration::from_secs(1);
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    for conn in 0..connections {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let base = base.to_string();
-        let token = token.to_string();
+        let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
+            let mut i = conn * 1_000_000;
             while Instant::now() < warm_until {
-                once(&client, &base, w, &token).await;
+                once(&client, &base, w, &auth, i).await;
+                i += 1;
             }
             let end = Instant::now() + duration;
             let mut lat = Vec::with_capacity(4096);
             let mut errors = 0u64;
             while Instant::now() < end {
                 let t = Instant::now();
-                if !once(&client, &base, w, &token).await {
+                if !once(&client, &base, w, &auth, i).await {
                     errors += 1;
                 }
+                i += 1;
                 lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
             }
             (lat, errors)

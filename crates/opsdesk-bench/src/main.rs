@@ -4,7 +4,8 @@
 //!
 //!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [WORKLOAD ...]
 //!
-//! Workloads: ceiling, health, login, api-me (default: all).
+//! Workloads: ceiling, health, login, api-me, tickets, inbox, search (default: all). `inbox` and
+//! `search` run against a desk seeded with `--seed-tickets` tickets (`opsdesk seed`).
 
 mod load;
 mod server;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use load::{Run, Workload};
+use load::{Auth, Run, Workload};
 
 /// Benchmark opsdesk over loopback.
 #[derive(Debug, Parser)]
@@ -28,7 +29,16 @@ struct Args {
     /// Use this server binary instead of building `target/release/opsdesk`.
     #[arg(long)]
     server: Option<std::path::PathBuf>,
-    /// Workloads to run: ceiling, health, login, api-me (default: all).
+    /// Run on this (empty) PostgreSQL database instead of a fresh SQLite file.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Tickets loaded before the inbox and search workloads.
+    #[arg(long, default_value_t = 100_000)]
+    seed_tickets: u64,
+    /// Messages loaded (in all) before the inbox and search workloads.
+    #[arg(long, default_value_t = 500_000)]
+    seed_messages: u64,
+    /// Workloads to run: ceiling, health, login, api-me, tickets, inbox, search (default: all).
     workloads: Vec<String>,
 }
 
@@ -39,7 +49,9 @@ async fn main() -> anyhow::Result<()> {
     let mut selected: Vec<Workload> = Vec::new();
     for name in &args.workloads {
         selected.push(Workload::parse(name).ok_or_else(|| {
-            anyhow::anyhow!("unknown workload {name:?}: use ceiling, health, login or api-me")
+            anyhow::anyhow!(
+                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, inbox or search"
+            )
         })?);
     }
     if selected.is_empty() {
@@ -49,8 +61,11 @@ async fn main() -> anyhow::Result<()> {
         Some(p) => p,
         None => server::build_release()?,
     };
-    let srv = server::Server::start(&binary).await?;
-    let token = srv.prepare().await?;
+    let srv = server::Server::start(&binary, args.database_url.as_deref()).await?;
+    let auth = Auth {
+        token: srv.prepare().await?,
+        cookie: srv.session_cookie().await?,
+    };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = srv.rss_kib();
 
@@ -61,18 +76,27 @@ async fn main() -> anyhow::Result<()> {
         Workload::Ceiling,
         args.connections,
         duration,
-        &token,
+        &auth,
     )
     .await?;
     let mut runs: Vec<Run> = vec![ceiling.clone()];
+    let mut seeded = None;
     for w in selected.into_iter().filter(|w| *w != Workload::Ceiling) {
-        runs.push(load::run(&srv.base, w, args.connections, duration, &token).await?);
+        if w.needs_seed() && seeded.is_none() {
+            seeded = Some(srv.seed(args.seed_tickets, args.seed_messages)?);
+        }
+        runs.push(load::run(&srv.base, w, args.connections, duration, &auth).await?);
     }
     let busy_rss = srv.rss_kib();
 
     println!();
     println!(
-        "opsdesk-bench: SQLite, {} connections, {} s per workload, {} cores",
+        "opsdesk-bench: {}, {} connections, {} s per workload, {} cores",
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         args.connections,
         duration.as_secs(),
         num_cpus()
@@ -88,6 +112,9 @@ async fn main() -> anyhow::Result<()> {
                 ratio >= 0.5 && r.p99_ms < 10.0,
                 "≥ 0.50 × ceiling and p99 < 10 ms",
             ),
+            Workload::Tickets => verdict(r.rps >= 2000.0, "≥ 2,000 tickets/s"),
+            Workload::Inbox => verdict(r.p95_ms < 50.0, "p95 < 50 ms"),
+            Workload::Search => verdict(r.p95_ms < 30.0, "p95 < 30 ms"),
             Workload::Ceiling => "(reference)".to_string(),
             _ => "-".to_string(),
         };
@@ -114,6 +141,15 @@ async fn main() -> anyhow::Result<()> {
         verdict(idle_rss < 40 * 1024, "")
     );
     println!("RSS after load    {:>8.1} MiB", busy_rss as f64 / 1024.0);
+    if let Some(took) = seeded {
+        println!(
+            "seed              {:>8.1} s    {} tickets, {} messages ({:.0} tickets/s)",
+            took.as_secs_f64(),
+            args.seed_tickets,
+            args.seed_messages,
+            args.seed_tickets as f64 / took.as_secs_f64().max(0.001)
+        );
+    }
     Ok(())
 }
 

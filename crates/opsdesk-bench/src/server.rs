@@ -31,6 +31,7 @@ pub struct Server {
     pub ready_after: Duration,
     binary: PathBuf,
     dir: tempfile::TempDir,
+    database_url: Option<String>,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -40,12 +41,18 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Server {
-    pub async fn start(binary: &Path) -> anyhow::Result<Server> {
+    /// Starts the server on a fresh SQLite database, or on `database_url` (which should name an
+    /// empty PostgreSQL database).
+    pub async fn start(binary: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let started = Instant::now();
-        let child = Command::new(binary)
+        let mut cmd = Command::new(binary);
+        if let Some(url) = database_url {
+            cmd.env("OPSDESK_DATABASE_URL", url);
+        }
+        let child = cmd
             .arg("--data-dir")
             .arg(dir.path())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -83,10 +90,67 @@ impl Server {
             ready_after,
             binary: binary.to_path_buf(),
             dir,
+            database_url: database_url.map(str::to_string),
         })
     }
 
-    /// Completes setup and returns a read token for the admin.
+    /// The opsdesk CLI against the same database.
+    fn cli(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        if let Some(url) = &self.database_url {
+            cmd.env("OPSDESK_DATABASE_URL", url);
+        }
+        cmd.arg("--data-dir").arg(self.dir.path());
+        cmd
+    }
+
+    /// Loads synthetic tickets with `opsdesk seed`; returns how long it took.
+    pub fn seed(&self, tickets: u64, messages: u64) -> anyhow::Result<Duration> {
+        eprintln!("seeding {tickets} tickets and {messages} messages …");
+        let started = Instant::now();
+        let out = self
+            .cli()
+            .args([
+                "seed",
+                "--tickets",
+                &tickets.to_string(),
+                "--messages",
+                &messages.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()?;
+        if !out.success() {
+            bail!("opsdesk seed failed");
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Signs the admin in through the login form; returns the session cookie (`name=value`).
+    pub async fn session_cookie(&self) -> anyhow::Result<String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let r = client
+            .post(format!("{}/login", self.base))
+            .form(&[
+                ("email", crate::load::ADMIN),
+                ("password", crate::load::PASSWORD),
+            ])
+            .send()
+            .await?;
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("opsdesk_session="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string);
+        cookie.ok_or_else(|| anyhow::anyhow!("signing in gave no session cookie"))
+    }
+
+    /// Completes setup and returns a read-write token for the admin.
     pub async fn prepare(&self) -> anyhow::Result<String> {
         let r = reqwest::Client::new()
             .post(format!("{}/api/setup", self.base))
@@ -99,16 +163,15 @@ impl Server {
         if r.status().as_u16() != 201 {
             bail!("setup failed: {}", r.text().await.unwrap_or_default());
         }
-        let out = Command::new(&self.binary)
-            .arg("--data-dir")
-            .arg(self.dir.path())
+        let out = self
+            .cli()
             .args([
                 "token",
                 "create",
                 "--email",
                 crate::load::ADMIN,
                 "--scope",
-                "read",
+                "write",
             ])
             .output()?;
         if !out.status.success() {

@@ -1,6 +1,7 @@
 //! opsdesk's support desk: tickets from the support form and the API, the escalation flow the
 //! server enforces, the agent inbox and ticket page. Plugs into the web shell as a capability.
 
+pub mod seed;
 pub mod support;
 pub mod tickets;
 

@@ -50,6 +50,18 @@ pub enum Command {
     DefaultConfig,
     /// Fill the database with a realistic demo team, customers and organizations.
     Demo,
+    /// Load many synthetic tickets and messages (for load tests and benchmarks).
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many tickets to add.
+    #[arg(long, default_value_t = 100_000)]
+    pub tickets: u64,
+    /// How many messages to add in all (spread over the tickets, at least one each).
+    #[arg(long, default_value_t = 500_000)]
+    pub messages: u64,
 }
 
 #[derive(Debug, Args, Default)]

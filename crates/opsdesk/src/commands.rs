@@ -54,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify) => return verify(&config).await,
         Command::DefaultConfig => print!("{EXAMPLE_CONFIG}"),
         Command::Demo => crate::demo::seed(&config).await?,
+        Command::Seed(args) => seed(&config, &args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -263,6 +264,26 @@ async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
         size / 1024
     );
     db.close().await;
+    Ok(())
+}
+
+async fn seed(config: &Config, args: &crate::cli::SeedArgs) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let pb = ProgressBar::new(args.tickets);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} tickets {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    opsdesk_desk::seed::load(&db, args.tickets, args.messages, |n| pb.set_position(n)).await?;
+    pb.finish_and_clear();
+    db.close().await;
+    eprintln!(
+        "seeded {} tickets and {} messages in {:.1} s",
+        args.tickets,
+        args.messages.max(args.tickets),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

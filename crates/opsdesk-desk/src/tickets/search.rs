@@ -2,7 +2,9 @@
 //! stored in SQLite FTS5 or a PostgreSQL `tsvector` with a GIN index. A search matches tickets
 //! containing every word of the query, anywhere in the ticket.
 
-use opsdesk_core::db::{Backend, Tx, flag};
+use sqlx::Row as _;
+
+use opsdesk_core::db::{Backend, Tx};
 
 /// At most this many words of a query are used.
 pub const MAX_QUERY_WORDS: usize = 8;
@@ -41,75 +43,176 @@ pub fn query_words(q: &str) -> Vec<String> {
     words
 }
 
-/// Indexes one text of a ticket (`source` is `subject` or `message:<id>`).
-pub async fn index(
+/// Most characters kept per column of a ticket's document (the tsvector limit is 1 MB).
+const MAX_COLUMN_CHARS: usize = 300_000;
+
+/// Which part of a ticket's document a text belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The customer-visible conversation.
+    Public,
+    /// Internal notes (staff only).
+    Notes,
+}
+
+fn capped(mut s: String) -> String {
+    if let Some((i, _)) = s.char_indices().nth(MAX_COLUMN_CHARS) {
+        s.truncate(i);
+    }
+    s
+}
+
+/// Starts a ticket's document with its subject and first message.
+pub async fn create(
     tx: &mut Tx,
     backend: Backend,
     ticket: i64,
-    source: &str,
-    public: bool,
-    text: &str,
+    subject: &str,
+    first: &str,
 ) -> Result<(), sqlx::Error> {
-    let words = normalize(text);
+    write(
+        tx,
+        backend,
+        ticket,
+        &normalize(subject),
+        &capped(normalize(first)),
+        "",
+        false,
+    )
+    .await
+}
+
+async fn read(
+    tx: &mut Tx,
+    backend: Backend,
+    ticket: i64,
+) -> Result<(String, String, String), sqlx::Error> {
     let sql = backend.pick(
-        "INSERT INTO ticket_fts (words, ticket, source, public) VALUES ($1, $2, $3, $4)",
-        "INSERT INTO ticket_search (words, ticket, source, public) VALUES (to_tsvector('simple', $1), $2, $3, $4)",
+        "SELECT subject, public, notes FROM ticket_fts WHERE rowid = $1",
+        "SELECT subject, public, notes FROM ticket_search WHERE ticket = $1",
+    );
+    let row = sqlx::query(sql)
+        .bind(ticket)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match row {
+        Some(r) => (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?),
+        None => Default::default(),
+    })
+}
+
+async fn write(
+    tx: &mut Tx,
+    backend: Backend,
+    ticket: i64,
+    subject: &str,
+    public: &str,
+    notes: &str,
+    replace: bool,
+) -> Result<(), sqlx::Error> {
+    if replace {
+        let del = backend.pick(
+            "DELETE FROM ticket_fts WHERE rowid = $1",
+            "DELETE FROM ticket_search WHERE ticket = $1",
+        );
+        sqlx::query(del).bind(ticket).execute(&mut **tx).await?;
+    }
+    let sql = backend.pick(
+        "INSERT INTO ticket_fts (rowid, subject, public, notes) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO ticket_search (ticket, subject, public, notes, public_doc, all_doc) \
+         VALUES ($1, $2, $3, $4, to_tsvector('simple', $2 || ' ' || $3), \
+         to_tsvector('simple', $2 || ' ' || $3 || ' ' || $4))",
     );
     sqlx::query(sql)
-        .bind(words)
         .bind(ticket)
-        .bind(source)
-        .bind(flag(public))
+        .bind(subject)
+        .bind(public)
+        .bind(notes)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Replaces the indexed text of one source (a changed subject).
-pub async fn reindex(
+/// Adds a message (or note) to a ticket's document.
+pub async fn append(
     tx: &mut Tx,
     backend: Backend,
     ticket: i64,
-    source: &str,
-    public: bool,
+    part: Part,
     text: &str,
 ) -> Result<(), sqlx::Error> {
-    let sql = backend.pick(
-        "DELETE FROM ticket_fts WHERE ticket = $1 AND source = $2",
-        "DELETE FROM ticket_search WHERE ticket = $1 AND source = $2",
-    );
-    sqlx::query(sql)
-        .bind(ticket)
-        .bind(source)
-        .execute(&mut **tx)
-        .await?;
-    index(tx, backend, ticket, source, public, text).await
-}
-
-/// SQL selecting the numbers of tickets that contain every word, with placeholders numbered
-/// from `first`. Each word is bound as a parameter (quoted for FTS5), never spliced in.
-pub fn matching_sql(backend: Backend, words: usize, first: usize, public_only: bool) -> String {
-    let public = if public_only { " AND public = 1" } else { "" };
-    let one = |n: usize| match backend {
-        Backend::Sqlite => {
-            format!("SELECT ticket FROM ticket_fts WHERE ticket_fts MATCH ${n}{public}")
-        }
-        Backend::Postgres => format!(
-            "SELECT ticket FROM ticket_search WHERE words @@ to_tsquery('simple', ${n}){public}"
-        ),
+    let (subject, mut public, mut notes) = read(tx, backend, ticket).await?;
+    let column = if part == Part::Public {
+        &mut public
+    } else {
+        &mut notes
     };
-    (0..words)
-        .map(|i| one(first + i))
-        .collect::<Vec<_>>()
-        .join(" INTERSECT ")
+    if !column.is_empty() {
+        column.push(' ');
+    }
+    column.push_str(&normalize(text));
+    let (public, notes) = (capped(public), capped(notes));
+    write(tx, backend, ticket, &subject, &public, &notes, true).await
 }
 
-/// A query word as bound for the backend: an FTS5 string (quotes doubled), or a tsquery
-/// lexeme in quotes.
-pub fn bind_word(backend: Backend, word: &str) -> String {
+/// Replaces a ticket's subject in its document.
+pub async fn set_subject(
+    tx: &mut Tx,
+    backend: Backend,
+    ticket: i64,
+    subject: &str,
+) -> Result<(), sqlx::Error> {
+    let (_, public, notes) = read(tx, backend, ticket).await?;
+    write(
+        tx,
+        backend,
+        ticket,
+        &normalize(subject),
+        &public,
+        &notes,
+        true,
+    )
+    .await
+}
+
+/// SQL selecting the numbers of tickets that contain every word, with one placeholder `$first`
+/// bound to [`match_expr`]. Customers (`public_only`) search the subject and conversation only.
+pub fn matching_sql(backend: Backend, first: usize, public_only: bool) -> String {
+    match (backend, public_only) {
+        (Backend::Sqlite, _) => {
+            format!("SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ${first}")
+        }
+        (Backend::Postgres, false) => format!(
+            "SELECT ticket FROM ticket_search WHERE all_doc @@ to_tsquery('simple', ${first})"
+        ),
+        (Backend::Postgres, true) => format!(
+            "SELECT ticket FROM ticket_search WHERE public_doc @@ to_tsquery('simple', ${first})"
+        ),
+    }
+}
+
+/// The query bound for the backend: an FTS5 expression of quoted words (limited to the public
+/// columns for customers), or a tsquery of quoted lexemes joined with `&`. Words are data,
+/// never syntax.
+pub fn match_expr(backend: Backend, words: &[String], public_only: bool) -> String {
     match backend {
-        Backend::Sqlite => format!("\"{}\"", word.replace('"', "\"\"")),
-        Backend::Postgres => format!("'{}'", word.replace('\'', "''").replace('\\', "\\\\")),
+        Backend::Sqlite => words
+            .iter()
+            .map(|w| {
+                let quoted = format!("\"{}\"", w.replace('"', "\"\""));
+                if public_only {
+                    format!("{{subject public}} : {quoted}")
+                } else {
+                    quoted
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        Backend::Postgres => words
+            .iter()
+            .map(|w| format!("'{}'", w.replace('\\', "\\\\").replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(" & "),
     }
 }
 
@@ -142,13 +245,22 @@ mod tests {
     }
 
     #[test]
-    fn matching_sql_intersects_one_select_per_word() {
-        let s = matching_sql(Backend::Sqlite, 2, 3, true);
-        assert_eq!(s.matches("INTERSECT").count(), 1);
-        assert!(s.contains("MATCH $3 AND public = 1") && s.contains("MATCH $4"));
-        let p = matching_sql(Backend::Postgres, 1, 1, false);
-        assert!(p.contains("to_tsquery('simple', $1)") && !p.contains("public"));
-        assert_eq!(bind_word(Backend::Sqlite, "a\"b"), "\"a\"\"b\"");
-        assert_eq!(bind_word(Backend::Postgres, "o'k"), "'o''k'");
+    fn match_expressions_quote_every_word() {
+        let words = vec!["a\"b".to_string(), "near".to_string()];
+        assert_eq!(
+            match_expr(Backend::Sqlite, &words, false),
+            "\"a\"\"b\" AND \"near\""
+        );
+        assert_eq!(
+            match_expr(Backend::Sqlite, &words[1..], true),
+            "{subject public} : \"near\""
+        );
+        let o = vec!["o'k".to_string(), "x".to_string()];
+        assert_eq!(match_expr(Backend::Postgres, &o, false), "'o''k' & 'x'");
+        assert!(
+            matching_sql(Backend::Postgres, 3, true)
+                .contains("public_doc @@ to_tsquery('simple', $3)")
+        );
+        assert!(matching_sql(Backend::Sqlite, 1, false).contains("MATCH $1"));
     }
 }

@@ -334,17 +334,8 @@ pub async fn create(
         by.map(|u| u.id.clone())
             .unwrap_or_else(|| requester_id.clone())
     };
-    let message_id = store::insert_message(&mut tx, &id, kind, Some(&author), &body, now).await?;
-    search::index(&mut tx, db.backend(), number, "subject", true, &subject).await?;
-    search::index(
-        &mut tx,
-        db.backend(),
-        number,
-        &format!("message:{message_id}"),
-        true,
-        &body,
-    )
-    .await?;
+    store::insert_message(&mut tx, &id, kind, Some(&author), &body, now).await?;
+    search::create(&mut tx, db.backend(), number, &subject, &body).await?;
     let detail = format!(
         "#{number} via {} from {email}{}{}",
         channel.as_str(),
@@ -640,7 +631,7 @@ pub async fn update(
     }
     store::update_fields(&mut tx, &t.id, &row, now).await?;
     if subject != t.subject {
-        search::reindex(&mut tx, db.backend(), t.number, "subject", true, &subject).await?;
+        search::set_subject(&mut tx, db.backend(), t.number, &subject).await?;
     }
     for (kind, detail) in changes {
         event(&mut tx, db, actor, &t, kind, detail, now).await?;
@@ -695,16 +686,12 @@ async fn write_message(
     let mut tx = db.begin().await?;
     let t = locked(&mut tx, db, seen).await?;
     let id = store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, now).await?;
-    let source = format!("message:{id}");
-    search::index(
-        &mut tx,
-        db.backend(),
-        t.number,
-        &source,
-        kind.is_public(),
-        body,
-    )
-    .await?;
+    let part = if kind.is_public() {
+        search::Part::Public
+    } else {
+        search::Part::Notes
+    };
+    search::append(&mut tx, db.backend(), t.number, part, body).await?;
     store::touch(&mut tx, &t.id, kind == MessageKind::Reply, now).await?;
     event(
         &mut tx,

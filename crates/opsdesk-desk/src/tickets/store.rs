@@ -494,11 +494,13 @@ impl Conditions {
 fn base_conditions(f: &ListFilter, with_state: bool, backend: Backend) -> Conditions {
     let mut c = Conditions::default();
     if !f.words.is_empty() {
-        let sql = search::matching_sql(backend, f.words.len(), c.next(), f.public_only);
+        let sql = search::matching_sql(backend, c.next(), f.public_only);
         c.sql.push(format!("t.number IN ({sql})"));
-        for w in &f.words {
-            c.binds.push(Bind::Text(search::bind_word(backend, w)));
-        }
+        c.binds.push(Bind::Text(search::match_expr(
+            backend,
+            &f.words,
+            f.public_only,
+        )));
     }
     if with_state && !f.states.is_empty() {
         let list: Vec<String> = f
