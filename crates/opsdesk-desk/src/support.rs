@@ -63,7 +63,7 @@ async fn page(
     Ok(SupportPage {
         shell,
         form,
-        categories: service::categories(&state.db).await?,
+        categories: crate::tickets::queries::categories(&state.db).await?,
         errors,
         signed_in: user.is_some(),
     })

@@ -10,9 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{Category, Channel, Message, State, Ticket};
-use super::service::{
-    self, ListQuery, MessageInput, NewTicket, TicketDetail, TicketPatch, TransitionInput,
-};
+use super::queries::{self, ListQuery};
+use super::service::{self, MessageInput, NewTicket, TicketDetail, TicketPatch, TransitionInput};
 use super::store::Sort;
 use opsdesk_core::error::{AppError, ErrorBody};
 use opsdesk_core::web::AppState;
@@ -44,7 +43,7 @@ pub async fn categories(
     AxState(state): AxState<AppState>,
     _me: ApiUser,
 ) -> Result<axum::Json<Vec<Category>>, AppError> {
-    Ok(axum::Json(service::categories(&state.db).await?))
+    Ok(axum::Json(queries::categories(&state.db).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -136,7 +135,7 @@ pub async fn list(
         limit: q.limit.unwrap_or(50),
         q: q.q,
     };
-    let (items, next) = service::list(&state.db, me.user(), &query).await?;
+    let (items, next) = queries::list(&state.db, me.user(), &query).await?;
     Ok(axum::Json(TicketPage {
         items,
         next_cursor: encode_cursor(next),

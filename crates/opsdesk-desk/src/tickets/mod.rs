@@ -4,8 +4,10 @@
 pub mod access;
 pub mod api;
 pub mod flow;
+pub mod input;
 pub mod model;
 pub mod pages;
+pub mod queries;
 pub mod search;
 pub mod service;
 pub mod store;

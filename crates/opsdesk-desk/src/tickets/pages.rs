@@ -14,7 +14,8 @@ use tower_sessions::Session;
 
 use super::api::{decode_cursor, encode_cursor, parse_states};
 use super::model::{Category, Person, State, Ticket};
-use super::service::{self, ListQuery, MessageInput, TicketDetail, TicketPatch, TransitionInput};
+use super::queries::{self, ListQuery};
+use super::service::{self, MessageInput, TicketDetail, TicketPatch, TransitionInput};
 use super::store::Sort;
 use opsdesk_core::accounts::User;
 use opsdesk_core::error::AppError;
@@ -149,8 +150,8 @@ pub async fn inbox(
         limit: PAGE,
         q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
     };
-    let (items, next) = service::list(&state.db, me.user(), &query).await?;
-    let counts = service::counts(&state.db, me.user(), &query).await?;
+    let (items, next) = queries::list(&state.db, me.user(), &query).await?;
+    let counts = queries::counts(&state.db, me.user(), &query).await?;
     let count = |s: State| {
         counts
             .iter()
@@ -182,7 +183,7 @@ pub async fn inbox(
         shell,
         tabs,
         rows: items.into_iter().map(row).collect(),
-        categories: service::categories(&state.db).await?,
+        categories: queries::categories(&state.db).await?,
         q,
         next_href,
     }
@@ -289,7 +290,7 @@ async fn ticket_page(
         limit: 10,
         q: None,
     };
-    let others = service::list_for_requester(&state.db, me, &ticket.requester.id, &others_query)
+    let others = queries::list_for_requester(&state.db, me, &ticket.requester.id, &others_query)
         .await?
         .into_iter()
         .filter(|t| t.number != ticket.number)
@@ -328,8 +329,8 @@ async fn ticket_page(
                 needs: s.needs,
             })
             .collect(),
-        categories: service::categories(&state.db).await?,
-        agents: service::assignable(&state.db).await?,
+        categories: queries::categories(&state.db).await?,
+        agents: queries::assignable(&state.db).await?,
         others,
         t: ticket,
         failed: failed.to_string(),

@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
 
 use super::access::{self, Guarded};
-use super::flow::{self, Facts, FlowError, NextStep, StepFields};
+use super::flow::{self, Facts, FlowError, StepFields};
+pub use super::input::{MessageInput, NewTicket, Step, TicketDetail, TicketPatch, TransitionInput};
 use super::model::{
-    Category, Channel, Event, Message, MessageKind, Person, Priority, State, Ticket, TicketRef,
+    Category, Channel, Message, MessageKind, Person, Priority, State, Ticket, TicketRef,
 };
 use super::search;
 use super::store::{self, FieldsRow, NewTicketRow};
@@ -25,124 +24,6 @@ use opsdesk_core::error::{AppError, Fields};
 pub const MAX_SUBJECT: usize = 250;
 /// Longest message body (characters).
 pub const MAX_BODY: usize = 200_000;
-
-/// A new ticket as it comes from the API or the support form.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTicket {
-    pub subject: String,
-    /// The request itself (plain text).
-    pub body: String,
-    /// Category name or id (see `GET /api/categories`).
-    #[serde(default)]
-    pub category: Option<String>,
-    /// low, normal (default), high or urgent. Staff only.
-    #[serde(default)]
-    pub priority: Option<String>,
-    /// Requester's email: needed when staff file a ticket for a customer, or on the public
-    /// form; customers always file for themselves.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Requester's name, for a requester new to the desk.
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-/// Field edits; absent fields stay as they are. `assignee: null` unassigns.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TicketPatch {
-    #[serde(default)]
-    pub subject: Option<String>,
-    /// Category name or id.
-    #[serde(default)]
-    pub category: Option<String>,
-    #[serde(default)]
-    pub priority: Option<String>,
-    /// Email or id of an agent or admin, `me`, or null to unassign.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub assignee: Option<Option<String>>,
-    /// Keep the ticket private to the security team (admins and agents with the flag).
-    #[serde(default)]
-    pub security: Option<bool>,
-}
-
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// A move in the escalation flow with the fields the target state needs.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransitionInput {
-    /// The state to move to.
-    pub to: String,
-    /// triaged: the category (name or id), unless the ticket has one.
-    #[serde(default)]
-    pub category: Option<String>,
-    /// reproducing: `reproduced` or `not_reproduced`.
-    #[serde(default)]
-    pub outcome: Option<String>,
-    /// reproducing: the steps tried.
-    #[serde(default)]
-    pub steps: Option<String>,
-    /// investigating: logs, health checks, links.
-    #[serde(default)]
-    pub evidence: Option<String>,
-    /// fixed: the root cause (required: no fix without it).
-    #[serde(default)]
-    pub root_cause: Option<String>,
-    /// fixed: the fix or workaround.
-    #[serde(default)]
-    pub fix: Option<String>,
-    /// resolved: the resolution note.
-    #[serde(default)]
-    pub note: Option<String>,
-    /// closed: why (e.g. an unsupported request type).
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// A message body for replies, customer messages and notes.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MessageInput {
-    pub body: String,
-}
-
-/// One allowed next move and the fields it needs.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Step {
-    pub to: State,
-    pub label: &'static str,
-    pub needs: Vec<&'static str>,
-}
-
-impl From<NextStep> for Step {
-    fn from(s: NextStep) -> Step {
-        Step {
-            to: s.to,
-            label: s.to.label(),
-            needs: s.needs.to_vec(),
-        }
-    }
-}
-
-/// A ticket with its conversation and timeline, as the viewer may see it.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TicketDetail {
-    #[serde(flatten)]
-    pub ticket: Ticket,
-    /// Public messages; internal notes too for staff.
-    pub messages: Vec<Message>,
-    /// Staff only (empty for customers).
-    pub timeline: Vec<Event>,
-    /// Staff only (empty for customers).
-    pub next_steps: Vec<Step>,
-}
 
 fn facts(t: &Ticket) -> Facts {
     Facts {
@@ -180,7 +61,7 @@ fn parse_body(s: &str) -> Result<String, &'static str> {
     Ok(s.replace("\r\n", "\n"))
 }
 
-async fn category(db: &Db, key: Option<&str>) -> Result<Option<Category>, AppError> {
+pub(crate) async fn category(db: &Db, key: Option<&str>) -> Result<Option<Category>, AppError> {
     match key.map(str::trim).filter(|k| !k.is_empty()) {
         None => Ok(None),
         Some(k) => match store::find_category(db, k).await? {
@@ -518,7 +399,7 @@ async fn refetch(db: &Db, number: i64) -> Result<Ticket, AppError> {
         .ok_or_else(|| AppError::not_found("This ticket"))
 }
 
-async fn assignee(db: &Db, viewer: &User, key: &str) -> Result<Person, AppError> {
+pub(crate) async fn assignee(db: &Db, viewer: &User, key: &str) -> Result<Person, AppError> {
     let key = key.trim();
     let staff = store::assignable(db).await?;
     let found = if key.eq_ignore_ascii_case("me") {
@@ -731,86 +612,4 @@ async fn write_message(
         body: body.to_string(),
         created_at: now,
     })
-}
-
-/// A page of tickets for the viewer.
-pub struct ListQuery {
-    pub states: Vec<State>,
-    pub category: Option<String>,
-    /// `me`, `none`, or an agent's id or email.
-    pub assignee: Option<String>,
-    pub sort: store::Sort,
-    pub after: Option<(i64, i64)>,
-    pub limit: i64,
-    /// Full-text search: tickets containing every word.
-    pub q: Option<String>,
-}
-
-pub async fn filter_for(
-    db: &Db,
-    viewer: &User,
-    q: &ListQuery,
-) -> Result<store::ListFilter, AppError> {
-    let cat = category(db, q.category.as_deref()).await?;
-    let assignee = match q.assignee.as_deref().map(str::trim) {
-        None | Some("") | Some("any") => store::AssigneeFilter::Any,
-        Some("none") => store::AssigneeFilter::Unassigned,
-        Some("me") => store::AssigneeFilter::User(viewer.id.clone()),
-        Some(key) => store::AssigneeFilter::User(assignee(db, viewer, key).await?.id),
-    };
-    Ok(store::ListFilter {
-        states: q.states.clone(),
-        category_id: cat.map(|c| c.id),
-        assignee,
-        requester_id: (!viewer.role.is_staff()).then(|| viewer.id.clone()),
-        include_security: access::sees_security(viewer) || !viewer.role.is_staff(),
-        sort: q.sort,
-        after: q.after,
-        words: search::query_words(q.q.as_deref().unwrap_or("")),
-        public_only: !viewer.role.is_staff(),
-    })
-}
-
-pub async fn list(
-    db: &Db,
-    viewer: &User,
-    q: &ListQuery,
-) -> Result<(Vec<Ticket>, Option<(i64, i64)>), AppError> {
-    let f = filter_for(db, viewer, q).await?;
-    let limit = q.limit.clamp(1, 200);
-    let mut items = store::list(db, &f, limit + 1).await?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|t| (store::sort_key(t, q.sort), t.number))
-    } else {
-        None
-    };
-    Ok((items, next))
-}
-
-/// Other tickets of one requester, as far as the viewer may see them.
-pub async fn list_for_requester(
-    db: &Db,
-    viewer: &User,
-    requester_id: &str,
-    q: &ListQuery,
-) -> Result<Vec<Ticket>, AppError> {
-    let mut f = filter_for(db, viewer, q).await?;
-    if viewer.role.is_staff() {
-        f.requester_id = Some(requester_id.to_string());
-    }
-    Ok(store::list(db, &f, q.limit.clamp(1, 200)).await?)
-}
-
-pub async fn counts(db: &Db, viewer: &User, q: &ListQuery) -> Result<Vec<(State, i64)>, AppError> {
-    let f = filter_for(db, viewer, q).await?;
-    Ok(store::count_by_state(db, &f).await?)
-}
-
-pub async fn categories(db: &Db) -> Result<Vec<Category>, AppError> {
-    Ok(store::list_categories(db).await?)
-}
-
-pub async fn assignable(db: &Db) -> Result<Vec<Person>, AppError> {
-    Ok(store::assignable(db).await?)
 }

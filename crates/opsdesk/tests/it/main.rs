@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod desk;
 mod desk_pages;
+mod desk_search;
 mod jobs;
 mod multi_instance;
 mod setup;

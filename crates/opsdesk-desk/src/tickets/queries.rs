@@ -1,0 +1,94 @@
+//! Reading tickets in bulk: the inbox and API lists (filters, sorts, search, cursors), counts per
+//! state, and the lookups pages need (categories, assignable staff). Access rules apply here
+//! too: customers list only their own tickets, and security reports only reach the security team.
+
+use super::access;
+use super::model::{Category, Person, State, Ticket};
+use super::search;
+use super::service::{assignee, category};
+use super::store;
+use opsdesk_core::accounts::User;
+use opsdesk_core::db::Db;
+use opsdesk_core::error::AppError;
+
+/// A page of tickets for the viewer.
+pub struct ListQuery {
+    pub states: Vec<State>,
+    pub category: Option<String>,
+    /// `me`, `none`, or an agent's id or email.
+    pub assignee: Option<String>,
+    pub sort: store::Sort,
+    pub after: Option<(i64, i64)>,
+    pub limit: i64,
+    /// Full-text search: tickets containing every word.
+    pub q: Option<String>,
+}
+
+pub async fn filter_for(
+    db: &Db,
+    viewer: &User,
+    q: &ListQuery,
+) -> Result<store::ListFilter, AppError> {
+    let cat = category(db, q.category.as_deref()).await?;
+    let assignee = match q.assignee.as_deref().map(str::trim) {
+        None | Some("") | Some("any") => store::AssigneeFilter::Any,
+        Some("none") => store::AssigneeFilter::Unassigned,
+        Some("me") => store::AssigneeFilter::User(viewer.id.clone()),
+        Some(key) => store::AssigneeFilter::User(assignee(db, viewer, key).await?.id),
+    };
+    Ok(store::ListFilter {
+        states: q.states.clone(),
+        category_id: cat.map(|c| c.id),
+        assignee,
+        requester_id: (!viewer.role.is_staff()).then(|| viewer.id.clone()),
+        include_security: access::sees_security(viewer) || !viewer.role.is_staff(),
+        sort: q.sort,
+        after: q.after,
+        words: search::query_words(q.q.as_deref().unwrap_or("")),
+        public_only: !viewer.role.is_staff(),
+    })
+}
+
+pub async fn list(
+    db: &Db,
+    viewer: &User,
+    q: &ListQuery,
+) -> Result<(Vec<Ticket>, Option<(i64, i64)>), AppError> {
+    let f = filter_for(db, viewer, q).await?;
+    let limit = q.limit.clamp(1, 200);
+    let mut items = store::list(db, &f, limit + 1).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|t| (store::sort_key(t, q.sort), t.number))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Other tickets of one requester, as far as the viewer may see them.
+pub async fn list_for_requester(
+    db: &Db,
+    viewer: &User,
+    requester_id: &str,
+    q: &ListQuery,
+) -> Result<Vec<Ticket>, AppError> {
+    let mut f = filter_for(db, viewer, q).await?;
+    if viewer.role.is_staff() {
+        f.requester_id = Some(requester_id.to_string());
+    }
+    Ok(store::list(db, &f, q.limit.clamp(1, 200)).await?)
+}
+
+pub async fn counts(db: &Db, viewer: &User, q: &ListQuery) -> Result<Vec<(State, i64)>, AppError> {
+    let f = filter_for(db, viewer, q).await?;
+    Ok(store::count_by_state(db, &f).await?)
+}
+
+pub async fn categories(db: &Db) -> Result<Vec<Category>, AppError> {
+    Ok(store::list_categories(db).await?)
+}
+
+pub async fn assignable(db: &Db) -> Result<Vec<Person>, AppError> {
+    Ok(store::assignable(db).await?)
+}
