@@ -196,17 +196,10 @@ pub async fn load(
                 doc.push_str(&body);
                 doc.push(' ');
             }
-            search::create(&mut tx, db.backend(), number, &subject, &public).await?;
-            if !notes.is_empty() {
-                search::append(&mut tx, db.backend(), number, search::Part::Notes, &notes).await?;
-            }
+            search::create(&mut tx, db.backend(), number, &subject, &public, &notes).await?;
             let state = states[rng.below(states.len())];
             if state != State::New {
-                sqlx::query("UPDATE tickets SET state = $2 WHERE id = $1")
-                    .bind(&id)
-                    .bind(state.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                store::set_state(&mut tx, &id, state).await?;
             }
         }
         audit::store::append(

@@ -150,8 +150,9 @@ pub async fn inbox(
         limit: PAGE,
         q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
     };
-    let (items, next) = queries::list(&state.db, me.user(), &query).await?;
-    let counts = queries::counts(&state.db, me.user(), &query).await?;
+    let filter = queries::filter_for(&state.db, me.user(), &query).await?;
+    let (items, next) = queries::page(&state.db, &filter, PAGE).await?;
+    let counts = queries::counts(&state.db, &filter).await?;
     let count = |s: State| {
         counts
             .iter()
@@ -359,16 +360,24 @@ pub async fn ticket(
     Ok(page.into_response())
 }
 
-/// After a refused form: the page again, with the errors and what was typed.
-async fn refused(
+/// After a ticket form: back to the ticket with `done` as the flash message, or, when the
+/// change was refused, the page again with the errors and what was typed (`draft`).
+async fn answer(
     state: &AppState,
     session: &Session,
     me: &PageUser,
     reference: &str,
     form: &str,
-    e: AppError,
+    outcome: Result<String, AppError>,
     draft: BTreeMap<String, String>,
 ) -> PageResult {
+    let e = match outcome {
+        Ok(done) => {
+            flash(session, done).await;
+            return Ok(back(reference));
+        }
+        Err(e) => e,
+    };
     let mut errors = if e.code == "validation_failed" {
         e.fields
     } else if e.code == "invalid_transition" {
@@ -405,24 +414,11 @@ pub async fn reply(
     let input = MessageInput {
         body: f.body.clone(),
     };
-    match service::add_message(&state.db, &me.actor(), me.user(), &reference, input).await {
-        Ok(_) => {
-            flash(&session, "Reply added.").await;
-            Ok(back(&reference))
-        }
-        Err(e) => {
-            refused(
-                &state,
-                &session,
-                &me,
-                &reference,
-                "reply",
-                e,
-                BTreeMap::from([("body".into(), f.body)]),
-            )
-            .await
-        }
-    }
+    let outcome = service::add_message(&state.db, &me.actor(), me.user(), &reference, input)
+        .await
+        .map(|_| "Reply added.".to_string());
+    let draft = BTreeMap::from([("body".into(), f.body)]);
+    answer(&state, &session, &me, &reference, "reply", outcome, draft).await
 }
 
 pub async fn note(
@@ -436,94 +432,45 @@ pub async fn note(
     let input = MessageInput {
         body: f.body.clone(),
     };
-    match service::add_note(&state.db, &me.actor(), me.user(), &reference, input).await {
-        Ok(_) => {
-            flash(&session, "Internal note added.").await;
-            Ok(back(&reference))
-        }
-        Err(e) => {
-            refused(
-                &state,
-                &session,
-                &me,
-                &reference,
-                "note",
-                e,
-                BTreeMap::from([("body".into(), f.body)]),
-            )
-            .await
-        }
-    }
+    let outcome = service::add_note(&state.db, &me.actor(), me.user(), &reference, input)
+        .await
+        .map(|_| "Internal note added.".to_string());
+    let draft = BTreeMap::from([("body".into(), f.body)]);
+    answer(&state, &session, &me, &reference, "note", outcome, draft).await
 }
 
-#[derive(Deserialize, Default)]
-pub struct StepFormInput {
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    category: String,
-    #[serde(default)]
-    outcome: String,
-    #[serde(default)]
-    steps: String,
-    #[serde(default)]
-    evidence: String,
-    #[serde(default)]
-    root_cause: String,
-    #[serde(default)]
-    fix: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    reason: String,
-}
-
-fn some(s: &str) -> Option<String> {
+/// A form field as an optional value: blank means not given.
+fn filled(s: &str) -> Option<String> {
     Some(s.to_string()).filter(|s| !s.trim().is_empty())
 }
 
+/// A move in the flow; the form's fields (all of them, as typed) are also the draft shown
+/// again if the move is refused.
 pub async fn transition(
     AxState(state): AxState<AppState>,
     session: Session,
     me: PageUser,
     Path(reference): Path<String>,
-    ApiForm(f): ApiForm<StepFormInput>,
+    ApiForm(f): ApiForm<BTreeMap<String, String>>,
 ) -> PageResult {
     require_staff(&me)?;
+    let field = |k: &str| f.get(k).and_then(|v| filled(v));
+    let to = f.get("to").cloned().unwrap_or_default();
     let input = TransitionInput {
-        to: f.to.clone(),
-        category: some(&f.category),
-        outcome: some(&f.outcome),
-        steps: some(&f.steps),
-        evidence: some(&f.evidence),
-        root_cause: some(&f.root_cause),
-        fix: some(&f.fix),
-        note: some(&f.note),
-        reason: some(&f.reason),
+        to: to.clone(),
+        category: field("category"),
+        outcome: field("outcome"),
+        steps: field("steps"),
+        evidence: field("evidence"),
+        root_cause: field("root_cause"),
+        fix: field("fix"),
+        note: field("note"),
+        reason: field("reason"),
     };
-    match service::transition(&state.db, &me.actor(), me.user(), &reference, input).await {
-        Ok(t) => {
-            flash(
-                &session,
-                format!("#{} is now {}.", t.number, t.state.label()),
-            )
-            .await;
-            Ok(back(&reference))
-        }
-        Err(e) => {
-            let draft = BTreeMap::from([
-                ("category".to_string(), f.category),
-                ("outcome".to_string(), f.outcome),
-                ("steps".to_string(), f.steps),
-                ("evidence".to_string(), f.evidence),
-                ("root_cause".to_string(), f.root_cause),
-                ("fix".to_string(), f.fix),
-                ("note".to_string(), f.note),
-                ("reason".to_string(), f.reason),
-            ]);
-            refused(&state, &session, &me, &reference, &f.to, e, draft).await
-        }
-    }
+    let outcome = service::transition(&state.db, &me.actor(), me.user(), &reference, input)
+        .await
+        .map(|t| format!("#{} is now {}.", t.number, t.state.label()));
+    answer(&state, &session, &me, &reference, &to, outcome, f).await
 }
 
 #[derive(Deserialize, Default)]
@@ -547,20 +494,15 @@ pub async fn edit(
 ) -> PageResult {
     require_staff(&me)?;
     let patch = TicketPatch {
-        subject: some(&f.subject),
-        category: some(&f.category),
-        priority: some(&f.priority),
-        assignee: Some(some(&f.assignee)),
+        subject: filled(&f.subject),
+        category: filled(&f.category),
+        priority: filled(&f.priority),
+        assignee: Some(filled(&f.assignee)),
         security: None,
     };
-    match service::update(&state.db, &me.actor(), me.user(), &reference, patch).await {
-        Ok(_) => {
-            flash(&session, "Ticket updated.").await;
-            Ok(back(&reference))
-        }
-        Err(e) => {
-            let draft = BTreeMap::from([("subject".to_string(), f.subject)]);
-            refused(&state, &session, &me, &reference, "edit", e, draft).await
-        }
-    }
+    let outcome = service::update(&state.db, &me.actor(), me.user(), &reference, patch)
+        .await
+        .map(|_| "Ticket updated.".to_string());
+    let draft = BTreeMap::from([("subject".to_string(), f.subject)]);
+    answer(&state, &session, &me, &reference, "edit", outcome, draft).await
 }

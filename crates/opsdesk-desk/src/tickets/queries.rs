@@ -24,17 +24,26 @@ pub struct ListQuery {
     pub q: Option<String>,
 }
 
+/// Resolves a list query into a store filter for the viewer (the category and assignee names
+/// are looked up once here; build it once per page and reuse it for rows and counts).
 pub async fn filter_for(
     db: &Db,
     viewer: &User,
     q: &ListQuery,
 ) -> Result<store::ListFilter, AppError> {
-    let cat = category(db, q.category.as_deref()).await?;
+    let cat = category(db, q.category.as_deref())
+        .await?
+        .map_err(|p| AppError::field("category", p))?;
     let assignee = match q.assignee.as_deref().map(str::trim) {
         None | Some("") | Some("any") => store::AssigneeFilter::Any,
         Some("none") => store::AssigneeFilter::Unassigned,
         Some("me") => store::AssigneeFilter::User(viewer.id.clone()),
-        Some(key) => store::AssigneeFilter::User(assignee(db, viewer, key).await?.id),
+        Some(key) => store::AssigneeFilter::User(
+            assignee(db, viewer, key)
+                .await?
+                .map_err(|p| AppError::field("assignee", p))?
+                .id,
+        ),
     };
     Ok(store::ListFilter {
         states: q.states.clone(),
@@ -49,21 +58,29 @@ pub async fn filter_for(
     })
 }
 
+/// One page of tickets matching `f` and the cursor of the next page, if any.
+pub async fn page(
+    db: &Db,
+    f: &store::ListFilter,
+    limit: i64,
+) -> Result<(Vec<Ticket>, Option<(i64, i64)>), AppError> {
+    let limit = limit.clamp(1, 200);
+    let mut items = store::list(db, f, limit + 1).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|t| (store::sort_key(t, f.sort), t.number))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
 pub async fn list(
     db: &Db,
     viewer: &User,
     q: &ListQuery,
 ) -> Result<(Vec<Ticket>, Option<(i64, i64)>), AppError> {
-    let f = filter_for(db, viewer, q).await?;
-    let limit = q.limit.clamp(1, 200);
-    let mut items = store::list(db, &f, limit + 1).await?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|t| (store::sort_key(t, q.sort), t.number))
-    } else {
-        None
-    };
-    Ok((items, next))
+    page(db, &filter_for(db, viewer, q).await?, q.limit).await
 }
 
 /// Other tickets of one requester, as far as the viewer may see them.
@@ -77,12 +94,12 @@ pub async fn list_for_requester(
     if viewer.role.is_staff() {
         f.requester_id = Some(requester_id.to_string());
     }
-    Ok(store::list(db, &f, q.limit.clamp(1, 200)).await?)
+    Ok(page(db, &f, q.limit).await?.0)
 }
 
-pub async fn counts(db: &Db, viewer: &User, q: &ListQuery) -> Result<Vec<(State, i64)>, AppError> {
-    let f = filter_for(db, viewer, q).await?;
-    Ok(store::count_by_state(db, &f).await?)
+/// How many tickets match `f` in each state (its state filter ignored).
+pub async fn counts(db: &Db, f: &store::ListFilter) -> Result<Vec<(State, i64)>, AppError> {
+    Ok(store::count_by_state(db, f).await?)
 }
 
 pub async fn categories(db: &Db) -> Result<Vec<Category>, AppError> {

@@ -62,21 +62,23 @@ fn capped(mut s: String) -> String {
     s
 }
 
-/// Starts a ticket's document with its subject and first message.
+/// Starts a ticket's document with its subject, public conversation and notes.
 pub async fn create(
     tx: &mut Tx,
     backend: Backend,
     ticket: i64,
     subject: &str,
-    first: &str,
+    public: &str,
+    notes: &str,
 ) -> Result<(), sqlx::Error> {
+    let (public, notes) = (capped(normalize(public)), capped(normalize(notes)));
     write(
         tx,
         backend,
         ticket,
         &normalize(subject),
-        &capped(normalize(first)),
-        "",
+        &public,
+        &notes,
         false,
     )
     .await

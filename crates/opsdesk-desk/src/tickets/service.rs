@@ -61,17 +61,19 @@ fn parse_body(s: &str) -> Result<String, &'static str> {
     Ok(s.replace("\r\n", "\n"))
 }
 
-pub(crate) async fn category(db: &Db, key: Option<&str>) -> Result<Option<Category>, AppError> {
-    match key.map(str::trim).filter(|k| !k.is_empty()) {
-        None => Ok(None),
-        Some(k) => match store::find_category(db, k).await? {
-            Some(c) => Ok(Some(c)),
-            None => Err(AppError::field(
-                "category",
-                "is not a known category (see the category list)",
-            )),
-        },
-    }
+/// The category named by id or name (none when `key` is empty); `Ok(Err(problem))` when no
+/// such category exists, so callers can collect it with the other field problems.
+pub(crate) async fn category(
+    db: &Db,
+    key: Option<&str>,
+) -> Result<Result<Option<Category>, &'static str>, AppError> {
+    let Some(k) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+        return Ok(Ok(None));
+    };
+    Ok(store::find_category(db, k)
+        .await?
+        .map(Some)
+        .ok_or("is not a known category (see the category list)"))
 }
 
 async fn event(
@@ -149,19 +151,9 @@ pub async fn create(
                 .map(|(e, n)| (e.as_str().to_string(), n.as_str().to_string()))
         }
     };
-    let cat = match category(db, input.category.as_deref()).await {
-        Ok(c) => c,
-        Err(e) => {
-            fields.add(
-                "category",
-                e.fields
-                    .get("category")
-                    .map(String::as_str)
-                    .unwrap_or("is unknown"),
-            );
-            None
-        }
-    };
+    let cat = fields
+        .check("category", category(db, input.category.as_deref()).await?)
+        .flatten();
     fields.finish()?;
     let (Some(subject), Some(body), Some(priority), Some((email, name))) =
         (subject, body, priority, requester)
@@ -216,7 +208,7 @@ pub async fn create(
             .unwrap_or_else(|| requester_id.clone())
     };
     store::insert_message(&mut tx, &id, kind, Some(&author), &body, now).await?;
-    search::create(&mut tx, db.backend(), number, &subject, &body).await?;
+    search::create(&mut tx, db.backend(), number, &subject, &body, "").await?;
     let detail = format!(
         "#{number} via {} from {email}{}{}",
         channel.as_str(),
@@ -309,7 +301,9 @@ pub async fn transition(
             "is not a state (new, triaged, reproducing, investigating, fixed, responded, resolved, waiting_on_customer, closed)",
         )
     })?;
-    let cat = category(db, input.category.as_deref()).await?;
+    let cat = category(db, input.category.as_deref())
+        .await?
+        .map_err(|p| AppError::field("category", p))?;
     let fields = StepFields {
         category: cat.is_some(),
         outcome: input.outcome,
@@ -352,9 +346,9 @@ fn flow_error(e: FlowError) -> AppError {
         FlowError::NotAllowed { .. } => {
             AppError::new(StatusCode::CONFLICT, "invalid_transition", e.message())
         }
-        FlowError::Needs(fields) => {
-            let mut err = AppError::validation(fields);
-            err.message = "This step needs more information.".into();
+        FlowError::Needs(ref fields) => {
+            let mut err = AppError::validation(fields.clone());
+            err.message = e.message();
             err
         }
     }
@@ -399,7 +393,12 @@ async fn refetch(db: &Db, number: i64) -> Result<Ticket, AppError> {
         .ok_or_else(|| AppError::not_found("This ticket"))
 }
 
-pub(crate) async fn assignee(db: &Db, viewer: &User, key: &str) -> Result<Person, AppError> {
+/// An active agent or admin by id, email or `me`; `Ok(Err(problem))` when there is none.
+pub(crate) async fn assignee(
+    db: &Db,
+    viewer: &User,
+    key: &str,
+) -> Result<Result<Person, &'static str>, AppError> {
     let key = key.trim();
     let staff = store::assignable(db).await?;
     let found = if key.eq_ignore_ascii_case("me") {
@@ -409,7 +408,7 @@ pub(crate) async fn assignee(db: &Db, viewer: &User, key: &str) -> Result<Person
             .into_iter()
             .find(|p| p.id == key || p.email.eq_ignore_ascii_case(key))
     };
-    found.ok_or_else(|| AppError::field("assignee", "is not an active agent or admin"))
+    Ok(found.ok_or("is not an active agent or admin"))
 }
 
 /// Edits subject, category, priority, assignee and privacy (staff only).
@@ -434,24 +433,13 @@ pub async fn update(
         ),
         None => Some(seen.priority),
     };
-    let cat = match category(db, patch.category.as_deref()).await {
-        Ok(c) => c,
-        Err(_) => {
-            fields.add(
-                "category",
-                "is not a known category (see the category list)",
-            );
-            None
-        }
-    };
+    let cat = fields
+        .check("category", category(db, patch.category.as_deref()).await?)
+        .flatten();
     let new_assignee = match &patch.assignee {
-        Some(Some(key)) if !key.trim().is_empty() => match assignee(db, viewer, key).await {
-            Ok(p) => Some(Some(p)),
-            Err(_) => {
-                fields.add("assignee", "is not an active agent or admin");
-                None
-            }
-        },
+        Some(Some(key)) if !key.trim().is_empty() => fields
+            .check("assignee", assignee(db, viewer, key).await?)
+            .map(Some),
         Some(_) => Some(None),
         None => None,
     };

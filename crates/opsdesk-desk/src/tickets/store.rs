@@ -260,6 +260,16 @@ pub async fn find_for_update(
     row.as_ref().map(ticket_from_row).transpose()
 }
 
+/// Puts a ticket in a state directly, without the flow (synthetic data only: `opsdesk seed`).
+pub async fn set_state(tx: &mut Tx, id: &str, state: State) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET state = $2 WHERE id = $1")
+        .bind(id)
+        .bind(state.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Records a permitted move of the flow.
 pub async fn apply_change(tx: &mut Tx, id: &str, c: &Change, now: i64) -> Result<(), sqlx::Error> {
     let r = &c.recorded;
@@ -405,6 +415,17 @@ pub enum Sort {
 }
 
 impl Sort {
+    /// The key column, whether it runs descending, and whether ties (equal keys) run by
+    /// descending ticket number. The cursor carries (key, number) of the last row.
+    fn order(self) -> (&'static str, bool, bool) {
+        match self {
+            Sort::Newest => ("t.number", true, true),
+            Sort::Oldest => ("t.number", false, false),
+            Sort::Updated => ("t.updated_at", true, true),
+            Sort::Priority => ("t.priority", true, false),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Sort::Newest => "newest",
@@ -539,41 +560,25 @@ pub fn sort_key(t: &Ticket, sort: Sort) -> i64 {
 
 pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
     let mut c = base_conditions(f, true, db.backend());
-    let order = match f.sort {
-        Sort::Newest => {
-            if let Some((_, n)) = f.after {
-                c.int("t.number < ?", n);
-            }
-            "t.number DESC"
-        }
-        Sort::Oldest => {
-            if let Some((_, n)) = f.after {
-                c.int("t.number > ?", n);
-            }
-            "t.number ASC"
-        }
-        Sort::Updated => {
-            if let Some((k, n)) = f.after {
-                let (a, b) = (c.next(), c.next() + 1);
-                c.sql.push(format!(
-                    "(t.updated_at < ${a} OR (t.updated_at = ${a} AND t.number < ${b}))"
-                ));
-                c.binds.push(Bind::Int(k));
-                c.binds.push(Bind::Int(n));
-            }
-            "t.updated_at DESC, t.number DESC"
-        }
-        Sort::Priority => {
-            if let Some((k, n)) = f.after {
-                let (a, b) = (c.next(), c.next() + 1);
-                c.sql.push(format!(
-                    "(t.priority < ${a} OR (t.priority = ${a} AND t.number > ${b}))"
-                ));
-                c.binds.push(Bind::Int(k));
-                c.binds.push(Bind::Int(n));
-            }
-            "t.priority DESC, t.number ASC"
-        }
+    let (key, key_desc, number_desc) = f.sort.order();
+    let op = |desc: bool| if desc { "<" } else { ">" };
+    let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
+    if let Some((_, n)) = f.after.filter(|_| key == "t.number") {
+        c.int(&format!("t.number {} ?", op(number_desc)), n);
+    } else if let Some((k, n)) = f.after {
+        let (a, b) = (c.next(), c.next() + 1);
+        c.sql.push(format!(
+            "({key} {} ${a} OR ({key} = ${a} AND t.number {} ${b}))",
+            op(key_desc),
+            op(number_desc)
+        ));
+        c.binds.push(Bind::Int(k));
+        c.binds.push(Bind::Int(n));
+    }
+    let order = if key == "t.number" {
+        format!("t.number {}", dir(number_desc))
+    } else {
+        format!("{key} {}, t.number {}", dir(key_desc), dir(number_desc))
     };
     let n = c.next();
     let sql = format!(

@@ -304,7 +304,12 @@ async fn customers_see_only_their_own_tickets_and_never_notes(backend: Backend) 
             json!({"body": "hi"}),
         )
         .await;
-    assert_eq!(r.status, 404);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (404, "not_found"),
+        "{}",
+        r.text
+    );
     let r = d
         .patch(
             &d.bob,
@@ -312,7 +317,12 @@ async fn customers_see_only_their_own_tickets_and_never_notes(backend: Backend) 
             json!({"subject": "mine"}),
         )
         .await;
-    assert_eq!(r.status, 404);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (404, "not_found"),
+        "{}",
+        r.text
+    );
     let list = d.get(&d.bob, "/api/tickets").await.json();
     assert_eq!(list["items"], json!([]));
     assert_eq!(
@@ -328,7 +338,12 @@ async fn customers_see_only_their_own_tickets_and_never_notes(backend: Backend) 
             json!({"body": "x"}),
         )
         .await;
-    assert_eq!(r.status, 403);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (403, "forbidden"),
+        "{}",
+        r.text
+    );
     let r = d
         .post(
             &d.alice,
@@ -336,7 +351,12 @@ async fn customers_see_only_their_own_tickets_and_never_notes(backend: Backend) 
             json!({"to": "closed", "reason": "x"}),
         )
         .await;
-    assert_eq!(r.status, 403);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (403, "forbidden"),
+        "{}",
+        r.text
+    );
     let r = d
         .patch(
             &d.alice,
@@ -344,7 +364,12 @@ async fn customers_see_only_their_own_tickets_and_never_notes(backend: Backend) 
             json!({"priority": "urgent"}),
         )
         .await;
-    assert_eq!(r.status, 403);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (403, "forbidden"),
+        "{}",
+        r.text
+    );
     let r = d
         .post(
             &d.alice,
@@ -438,29 +463,38 @@ async fn lists_filter_sort_and_page_with_cursors(backend: Backend) {
     d.step(numbers[0], json!({"to": "triaged", "category": "Billing"}))
         .await;
 
-    // Pages of 3, newest first, following next_cursor to the end.
-    let mut seen = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page = d
-            .get(&d.agent, &format!("/api/tickets?limit=3&cursor={cursor}"))
-            .await
-            .json();
-        seen.extend(
-            page["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["number"].as_i64()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = c.to_string(),
-            None => break,
+    // Pages of 3 in every order, following next_cursor to the end: each ticket exactly once,
+    // in the same order as one big page.
+    let walk = |sort: &'static str, limit: usize| {
+        let d = &d;
+        async move {
+            let mut seen = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let path = format!("/api/tickets?sort={sort}&limit={limit}&cursor={cursor}");
+                let page = d.get(&d.agent, &path).await.json();
+                seen.extend(
+                    page["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| t["number"].as_i64()),
+                );
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = c.to_string(),
+                    None => break seen,
+                }
+            }
         }
-    }
+    };
     let mut newest_first = numbers.clone();
     newest_first.reverse();
-    assert_eq!(seen, newest_first);
+    assert_eq!(walk("newest", 3).await, newest_first);
+    for sort in ["oldest", "updated", "priority"] {
+        let whole = walk(sort, 50).await;
+        assert_eq!(whole.len(), 7, "{sort}");
+        assert_eq!(walk(sort, 3).await, whole, "{sort}");
+    }
 
     let first = |r: Reply| r.json()["items"][0]["number"].as_i64();
     assert_eq!(
@@ -659,5 +693,10 @@ async fn bad_ticket_input_gets_clear_errors(backend: Backend) {
     let r = d
         .post(&ro, "/api/tickets", json!({"subject": "s", "body": "b"}))
         .await;
-    assert_eq!(r.status, 403);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (403, "forbidden"),
+        "{}",
+        r.text
+    );
 }
