@@ -31,6 +31,7 @@ pub struct Config {
     pub limits: Limits,
     pub lockout: Lockout,
     pub jobs: JobsConfig,
+    pub mail: MailConfig,
 }
 
 /// Per-IP request rate limits (token buckets, per instance).
@@ -66,6 +67,41 @@ pub struct JobsConfig {
     pub poll_ms: u64,
 }
 
+/// Email in and out.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// Outgoing mail server: `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465`. Unset: mail is recorded on the ticket but
+    /// not sent.
+    pub smtp_url: Option<DatabaseUrl>,
+    /// Largest inbound message accepted, in bytes (API, pipe, SMTP receiver, IMAP).
+    pub max_message_bytes: usize,
+    /// Largest single attachment kept, in bytes; larger ones are listed on the message but
+    /// their content is not stored.
+    pub max_attachment_bytes: usize,
+    /// A reply to a closed ticket within this many days reopens it; later it opens a new
+    /// ticket linked to the old one.
+    pub reopen_days: u32,
+    /// Send an acknowledgement to the requester of every new ticket.
+    pub acknowledge: bool,
+    /// Attempts at delivering one outgoing message before it is marked failed.
+    pub max_attempts: u32,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            smtp_url: None,
+            max_message_bytes: 30 * 1024 * 1024,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            reopen_days: 14,
+            acknowledge: true,
+            max_attempts: 8,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -80,6 +116,7 @@ impl Default for Config {
             limits: Limits::default(),
             lockout: Lockout::default(),
             jobs: JobsConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -143,7 +180,7 @@ impl Config {
     }
 
     /// Names of the configuration keys (top level), used to pick our variables out of the environment.
-    pub const KEYS: [&'static str; 11] = [
+    pub const KEYS: [&'static str; 12] = [
         "listen",
         "data_dir",
         "database_url",
@@ -155,6 +192,7 @@ impl Config {
         "limits",
         "lockout",
         "jobs",
+        "mail",
     ];
 
     /// The database URL in force: the configured one, or SQLite under the data directory.

@@ -1,6 +1,7 @@
 //! opsdesk's support desk: tickets from the support form and the API, the escalation flow the
 //! server enforces, the agent inbox and ticket page. Plugs into the web shell as a capability.
 
+pub mod mail;
 pub mod seed;
 pub mod support;
 pub mod tickets;
@@ -24,8 +25,21 @@ pub fn capability() -> Capability {
         .route("/desk/tickets/{ref}/edit", post(pages::edit));
     Capability {
         pages: pages as Router<AppState>,
-        api: tickets::api::router(),
+        api: tickets::api::router().merge(mail::api::router()),
     }
+}
+
+/// The desk's background jobs (outgoing mail).
+pub fn register_jobs(
+    registry: &mut opsdesk_core::jobs::Registry,
+    config: &opsdesk_core::config::Config,
+) {
+    mail::outbox::register(registry, std::sync::Arc::new(config.mail.clone()));
+}
+
+/// Start-up work: the secret that signs outgoing Message-IDs exists before anything is sent.
+pub async fn prepare(db: &opsdesk_core::db::Db) -> Result<(), sqlx::Error> {
+    mail::store::ensure_secret(db).await.map(|_| ())
 }
 
 /// The desk's navigation entries.
@@ -51,6 +65,18 @@ pub fn describe_metrics() {
     metrics::describe_counter!(
         "opsdesk_tickets_created_total",
         "Tickets filed, by channel (web, email, api)."
+    );
+    metrics::describe_counter!(
+        "opsdesk_mail_received_total",
+        "Inbound emails taken in, by outcome (created, appended, reopened, linked, duplicate, bounce, rejected)."
+    );
+    metrics::describe_counter!(
+        "opsdesk_mail_sent_total",
+        "Outgoing emails accepted by the SMTP server."
+    );
+    metrics::describe_counter!(
+        "opsdesk_mail_failed_total",
+        "Outgoing emails given up on (permanent SMTP error or out of attempts)."
     );
     metrics::describe_counter!(
         "opsdesk_support_form_spam_total",

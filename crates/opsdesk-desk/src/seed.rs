@@ -187,7 +187,8 @@ pub async fn load(
                     _ => MessageKind::Note,
                 };
                 let body = rng.words(30);
-                store::insert_message(&mut tx, &id, kind, Some(&requester), &body, now).await?;
+                store::insert_message(&mut tx, &id, kind, Some(&requester), &body, "web", now)
+                    .await?;
                 let doc = if kind.is_public() {
                     &mut public
                 } else {

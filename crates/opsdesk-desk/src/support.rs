@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::tickets::filing;
 use crate::tickets::model::{Category, Channel};
-use crate::tickets::service::{self, NewTicket};
+use crate::tickets::service::NewTicket;
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::extract::ApiForm;
 use opsdesk_core::web::identity::Caller;
@@ -101,7 +102,16 @@ pub async fn submit(
         name: Some(form.name.clone()),
     };
     let user = caller.identity.as_ref().map(|i| &i.user);
-    match service::create(&state.db, &caller.actor(), user, Channel::Web, input).await {
+    match filing::create(
+        &state.db,
+        &state.config.mail,
+        &caller.actor(),
+        user,
+        Channel::Web,
+        input,
+    )
+    .await
+    {
         Ok(t) => {
             flash(
                 &session,

@@ -52,6 +52,25 @@ pub enum Command {
     Demo,
     /// Load many synthetic tickets and messages (for load tests and benchmarks).
     Seed(SeedArgs),
+    /// Take in email.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Read one raw RFC 5322 message from standard input and file it (for an MTA pipe, e.g.
+    /// Postfix `mailbox_command` or an alias `|opsdesk mail ingest`). Prints what became of it
+    /// as JSON. Exit status 0 when taken in (also for duplicates), 65 for input that is not an
+    /// email or too large, 75 (try again later) when the store is unavailable.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The mailbox the message was delivered to (a `security@` mailbox files security reports).
+    #[arg(long, value_name = "ADDRESS")]
+    pub mailbox: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DefaultConfig => print!("{EXAMPLE_CONFIG}"),
         Command::Demo => crate::demo::seed(&config).await?,
         Command::Seed(args) => seed(&config, &args).await?,
+        Command::Mail(crate::cli::MailCommand::Ingest(args)) => {
+            return ingest(&config, args.mailbox.as_deref()).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -306,6 +309,46 @@ async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
         Verification::Broken(b) => {
             println!("audit chain BROKEN: {b}");
             Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `opsdesk mail ingest`: one message from standard input through the email intake.
+async fn ingest(config: &Config, mailbox: Option<&str>) -> anyhow::Result<ExitCode> {
+    use std::io::Read as _;
+    let limit = config.mail.max_message_bytes;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut raw)
+        .context("reading the message from standard input")?;
+    let db = match open_db(config).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(75));
+        }
+    };
+    opsdesk_desk::prepare(&db).await?;
+    let blobs = opsdesk_core::blobs::Blobs::new(&db, &config.data_dir);
+    let source = opsdesk_desk::mail::intake::Source {
+        name: "pipe",
+        mailbox,
+    };
+    let result = opsdesk_desk::mail::intake::ingest(&db, &blobs, &config.mail, &raw, &source).await;
+    db.close().await;
+    match result {
+        Ok(intake) => {
+            println!("{}", serde_json::to_string(&intake)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.status.is_client_error() => {
+            eprintln!("error: {}", e.message);
+            Ok(ExitCode::from(65))
+        }
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            Ok(ExitCode::from(75))
         }
     }
 }

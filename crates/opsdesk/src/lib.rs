@@ -71,7 +71,10 @@ impl App {
             Duration::from_secs(1),
             shutdown_rx,
         );
-        let runner = Runner::new(db.clone(), jobs::platform_registry(), &id);
+        opsdesk_desk::prepare(&db).await?;
+        let mut registry = jobs::platform_registry();
+        opsdesk_desk::register_jobs(&mut registry, &config);
+        let runner = Runner::new(db.clone(), registry, &id);
         let setup_done = opsdesk_core::setup::is_complete(&db).await?;
         let state = AppState::new(
             db,

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::filing;
 use super::model::{Category, Channel, Message, State, Ticket};
 use super::queries::{self, ListQuery};
 use super::service::{self, MessageInput, NewTicket, TicketDetail, TicketPatch, TransitionInput};
@@ -159,7 +160,15 @@ pub async fn create(
     ApiJson(input): ApiJson<NewTicket>,
 ) -> Result<Response, AppError> {
     me.require_write()?;
-    let t = service::create(&state.db, &me.actor(), Some(me.user()), Channel::Api, input).await?;
+    let t = filing::create(
+        &state.db,
+        &state.config.mail,
+        &me.actor(),
+        Some(me.user()),
+        Channel::Api,
+        input,
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(t)).into_response())
 }
 
@@ -226,7 +235,15 @@ pub async fn post_message(
     ApiJson(input): ApiJson<MessageInput>,
 ) -> Result<Response, AppError> {
     me.require_write()?;
-    let m = service::add_message(&state.db, &me.actor(), me.user(), &reference, input).await?;
+    let m = service::add_message(
+        &state.db,
+        &state.config.mail,
+        &me.actor(),
+        me.user(),
+        &reference,
+        input,
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(m)).into_response())
 }
 

@@ -293,6 +293,15 @@ pub fn on_customer_message(facts: &Facts) -> Option<State> {
     }
 }
 
+/// Whether a customer's message reopens a closed ticket: only within `window_ms` of closing,
+/// and only one that was triaged (it goes back to triaged). Otherwise the message starts a new
+/// ticket linked to the closed one.
+pub fn reopens(facts: &Facts, closed_at: Option<i64>, now: i64, window_ms: i64) -> bool {
+    facts.state() == State::Closed
+        && facts.has_category
+        && closed_at.is_some_and(|c| now.saturating_sub(c) <= window_ms)
+}
+
 /// What the team's public reply does: replying about a fix is the `responded` step.
 pub fn on_team_reply(facts: &Facts) -> Option<State> {
     (facts.state() == State::Fixed).then_some(State::Responded)
@@ -321,6 +330,21 @@ mod tests {
             note: Some("done".into()),
             reason: Some("custom debugging".into()),
         }
+    }
+
+    #[test]
+    fn a_closed_ticket_reopens_only_within_the_window_and_when_triaged() {
+        let closed = at(State::Closed);
+        let day = 86_400_000;
+        assert!(reopens(&closed, Some(0), 13 * day, 14 * day));
+        assert!(!reopens(&closed, Some(0), 15 * day, 14 * day));
+        assert!(!reopens(&closed, None, 1, 14 * day));
+        let untriaged = Facts {
+            has_category: false,
+            ..at(State::Closed)
+        };
+        assert!(!reopens(&untriaged, Some(0), 1, 14 * day));
+        assert!(!reopens(&at(State::Resolved), Some(0), 1, 14 * day));
     }
 
     #[test]

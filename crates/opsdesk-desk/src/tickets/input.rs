@@ -123,4 +123,19 @@ pub struct TicketDetail {
     pub timeline: Vec<Event>,
     /// Staff only (empty for customers).
     pub next_steps: Vec<Step>,
+    /// Files that came with the messages shown (download at
+    /// `/api/tickets/{ref}/attachments/{id}`).
+    pub attachments: Vec<crate::mail::AttachmentInfo>,
+    /// Outgoing email about this ticket and its delivery state (staff only).
+    pub deliveries: Vec<crate::mail::Delivery>,
+    /// Related tickets: (number, kind), e.g. a follow-up opened by a late reply.
+    pub links: Vec<LinkedTicket>,
+}
+
+/// A ticket related to this one.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LinkedTicket {
+    pub number: i64,
+    /// `follow_up` (opened by a reply to this ticket after it was closed).
+    pub kind: String,
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api;
+pub mod filing;
 pub mod flow;
 pub mod input;
 pub mod model;

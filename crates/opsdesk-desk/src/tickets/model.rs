@@ -264,6 +264,7 @@ pub struct Ticket {
     /// When the team last replied to the customer.
     pub last_reply_at: Option<i64>,
     pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
 }
 
 /// Who wrote a message and who may read it.
@@ -308,6 +309,8 @@ pub struct Message {
     pub author: Option<Person>,
     /// Plain text.
     pub body: String,
+    /// How it arrived: `web`, `api` or `email`.
+    pub source: String,
     pub created_at: i64,
 }
 

@@ -15,8 +15,11 @@ use tower_sessions::Session;
 use super::api::{decode_cursor, encode_cursor, parse_states};
 use super::model::{Category, Person, State, Ticket};
 use super::queries::{self, ListQuery};
-use super::service::{self, MessageInput, TicketDetail, TicketPatch, TransitionInput};
+use super::service::{
+    self, LinkedTicket, MessageInput, TicketDetail, TicketPatch, TransitionInput,
+};
 use super::store::Sort;
+use crate::mail::Delivery;
 use opsdesk_core::accounts::User;
 use opsdesk_core::error::AppError;
 use opsdesk_core::web::AppState;
@@ -197,6 +200,48 @@ struct Entry {
     author: String,
     when: String,
     body: String,
+    /// `email` when it came or went by email.
+    source: String,
+    files: Vec<FileLink>,
+    /// Delivery of the email that carried a reply: `sent`, `queued`, `failed`…
+    delivery: Option<DeliveryLine>,
+}
+
+struct FileLink {
+    name: String,
+    size: String,
+    href: String,
+}
+
+struct DeliveryLine {
+    state: String,
+    detail: String,
+}
+
+impl DeliveryLine {
+    fn of(d: &Delivery) -> DeliveryLine {
+        let detail = match (d.state.as_str(), &d.last_error) {
+            ("sent", _) => format!(
+                "sent to {} {}",
+                d.recipients,
+                d.sent_at.map(when).unwrap_or_default()
+            ),
+            (_, Some(e)) => format!("{} to {}: {e}", d.state, d.recipients),
+            (s, None) => format!("{s} to {}", d.recipients),
+        };
+        DeliveryLine {
+            state: d.state.clone(),
+            detail,
+        }
+    }
+}
+
+fn human_size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
 }
 
 struct TimelineLine {
@@ -223,6 +268,9 @@ struct TicketPage {
     categories: Vec<Category>,
     agents: Vec<Person>,
     others: Vec<Row>,
+    /// Automatic mail (acknowledgements) and its delivery.
+    automatic_mail: Vec<DeliveryLine>,
+    links: Vec<LinkedTicket>,
     /// Which form was refused (`reply`, `note`, `edit`, or a target state), its errors and text.
     failed: String,
     errors: BTreeMap<String, String>,
@@ -280,6 +328,9 @@ async fn ticket_page(
         messages,
         timeline,
         next_steps,
+        attachments,
+        deliveries,
+        links,
     } = service::detail(&state.db, me, reference).await?;
     let names = actor_names(state, timeline.iter().map(|e| e.actor.as_str())).await;
     let others_query = ListQuery {
@@ -310,9 +361,32 @@ async fn ticket_page(
                     .map(|a| format!("{} <{}>", a.name, a.email))
                     .unwrap_or_default(),
                 when: when(m.created_at),
+                files: attachments
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| FileLink {
+                        name: a.filename.clone(),
+                        size: human_size(a.size),
+                        href: format!("/api/tickets/{}/attachments/{}", ticket.number, a.id),
+                    })
+                    .collect(),
+                delivery: deliveries
+                    .iter()
+                    .find(|d| d.message_id.as_deref() == Some(m.id.as_str()))
+                    .map(DeliveryLine::of),
+                source: m.source,
                 body: m.body,
             })
             .collect(),
+        automatic_mail: deliveries
+            .iter()
+            .filter(|d| d.message_id.is_none())
+            .map(|d| DeliveryLine {
+                detail: format!("{}: {}", d.subject, DeliveryLine::of(d).detail),
+                state: d.state.clone(),
+            })
+            .collect(),
+        links,
         timeline: timeline
             .into_iter()
             .map(|e| TimelineLine {
@@ -414,9 +488,16 @@ pub async fn reply(
     let input = MessageInput {
         body: f.body.clone(),
     };
-    let outcome = service::add_message(&state.db, &me.actor(), me.user(), &reference, input)
-        .await
-        .map(|_| "Reply added.".to_string());
+    let outcome = service::add_message(
+        &state.db,
+        &state.config.mail,
+        &me.actor(),
+        me.user(),
+        &reference,
+        input,
+    )
+    .await
+    .map(|_| "Reply added.".to_string());
     let draft = BTreeMap::from([("body".into(), f.body)]);
     answer(&state, &session, &me, &reference, "reply", outcome, draft).await
 }

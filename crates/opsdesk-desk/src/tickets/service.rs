@@ -7,16 +7,18 @@ use axum::http::StatusCode;
 
 use super::access::{self, Guarded};
 use super::flow::{self, Facts, FlowError, StepFields};
-pub use super::input::{MessageInput, NewTicket, Step, TicketDetail, TicketPatch, TransitionInput};
-use super::model::{
-    Category, Channel, Message, MessageKind, Person, Priority, State, Ticket, TicketRef,
+pub use super::input::{
+    LinkedTicket, MessageInput, NewTicket, Step, TicketDetail, TicketPatch, TransitionInput,
 };
+use super::model::{Category, Message, MessageKind, Person, Priority, State, Ticket, TicketRef};
 use super::search;
-use super::store::{self, FieldsRow, NewTicketRow};
-use opsdesk_core::accounts::model::{DisplayName, EmailAddress};
+use super::store::{self, FieldsRow};
+use crate::mail::outbox::{self, Letter};
+use crate::mail::store as mail_store;
 use opsdesk_core::accounts::{Role, User};
 use opsdesk_core::audit::{self, Actor};
-use opsdesk_core::clock::{new_id, now_ms};
+use opsdesk_core::clock::now_ms;
+use opsdesk_core::config::MailConfig;
 use opsdesk_core::db::{Db, Tx};
 use opsdesk_core::error::{AppError, Fields};
 
@@ -25,7 +27,7 @@ pub const MAX_SUBJECT: usize = 250;
 /// Longest message body (characters).
 pub const MAX_BODY: usize = 200_000;
 
-fn facts(t: &Ticket) -> Facts {
+pub(crate) fn facts(t: &Ticket) -> Facts {
     Facts {
         state: Some(t.state),
         resume_state: t.resume_state,
@@ -35,7 +37,7 @@ fn facts(t: &Ticket) -> Facts {
     }
 }
 
-fn parse_subject(s: &str) -> Result<String, &'static str> {
+pub(crate) fn parse_subject(s: &str) -> Result<String, &'static str> {
     let s = s.trim();
     if s.is_empty() {
         return Err("is required");
@@ -50,7 +52,7 @@ fn parse_subject(s: &str) -> Result<String, &'static str> {
     Ok(s.to_string())
 }
 
-fn parse_body(s: &str) -> Result<String, &'static str> {
+pub(crate) fn parse_body(s: &str) -> Result<String, &'static str> {
     let s = s.trim_matches(|c: char| c.is_whitespace());
     if s.is_empty() {
         return Err("is required");
@@ -76,7 +78,7 @@ pub(crate) async fn category(
         .ok_or("is not a known category (see the category list)"))
 }
 
-async fn event(
+pub(crate) async fn event(
     tx: &mut Tx,
     db: &Db,
     actor: &Actor,
@@ -99,136 +101,9 @@ async fn event(
     Ok(())
 }
 
-/// Files a new ticket. `by` is the signed-in caller (None on the public form).
-pub async fn create(
-    db: &Db,
-    actor: &Actor,
-    by: Option<&User>,
-    channel: Channel,
-    input: NewTicket,
-) -> Result<Ticket, AppError> {
-    let mut fields = Fields::default();
-    let subject = fields.check("subject", parse_subject(&input.subject));
-    let body = fields.check("body", parse_body(&input.body));
-    let staff = by.is_some_and(|u| u.role.is_staff());
-    let priority = match input.priority.as_deref().map(str::trim) {
-        None | Some("") => Some(Priority::Normal),
-        Some(_) if !staff => {
-            fields.add("priority", "is set by the support team");
-            None
-        }
-        Some(p) => fields.check(
-            "priority",
-            Priority::parse(p).ok_or("must be low, normal, high or urgent"),
-        ),
-    };
-    let requester = match by {
-        Some(u) if !u.role.is_staff() => {
-            if let Some(e) = input.email.as_deref().filter(|e| !e.trim().is_empty())
-                && !e.trim().eq_ignore_ascii_case(&u.email)
-            {
-                fields.add("email", "customers file tickets for themselves");
-            }
-            Some((u.email.clone(), u.name.clone()))
-        }
-        _ => {
-            let email = fields.check(
-                "email",
-                EmailAddress::parse(input.email.as_deref().unwrap_or("")),
-            );
-            let fallback = email
-                .as_ref()
-                .map(|e| e.as_str().split('@').next().unwrap_or("").to_string())
-                .unwrap_or_default();
-            let raw_name = input
-                .name
-                .clone()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or(fallback);
-            let name = fields.check("name", DisplayName::parse(&raw_name));
-            email
-                .zip(name)
-                .map(|(e, n)| (e.as_str().to_string(), n.as_str().to_string()))
-        }
-    };
-    let cat = fields
-        .check("category", category(db, input.category.as_deref()).await?)
-        .flatten();
-    fields.finish()?;
-    let (Some(subject), Some(body), Some(priority), Some((email, name))) =
-        (subject, body, priority, requester)
-    else {
-        return Err(AppError::bad_request("invalid_input", "invalid ticket"));
-    };
-    let now = now_ms();
-    let mut tx = db.begin().await?;
-    // Lock order for every ticket write: counter or ticket row first, the audit head last.
-    let number = store::next_number(&mut tx).await?;
-    let (requester_id, org_id, new_account) =
-        store::ensure_requester(&mut tx, &email, &name, now).await?;
-    if new_account {
-        audit::store::append(
-            &mut tx,
-            db.backend(),
-            actor.entry(
-                "user.create",
-                format!("user:{requester_id}"),
-                format!("email={email} role=customer (ticket intake)"),
-            ),
-        )
-        .await?;
-    }
-    let id = new_id();
-    let security = cat.as_ref().is_some_and(|c| c.security);
-    store::insert_ticket(
-        &mut tx,
-        &NewTicketRow {
-            id: &id,
-            number,
-            subject: &subject,
-            category_id: cat.as_ref().map(|c| c.id.as_str()),
-            priority,
-            channel,
-            requester_id: &requester_id,
-            organization_id: org_id.as_deref(),
-            security,
-            now,
-        },
-    )
-    .await?;
-    let kind = if staff && by.is_some_and(|u| u.email == email) {
-        MessageKind::Reply
-    } else {
-        MessageKind::Customer
-    };
-    let author = if kind == MessageKind::Customer {
-        requester_id.clone()
-    } else {
-        by.map(|u| u.id.clone())
-            .unwrap_or_else(|| requester_id.clone())
-    };
-    store::insert_message(&mut tx, &id, kind, Some(&author), &body, now).await?;
-    search::create(&mut tx, db.backend(), number, &subject, &body, "").await?;
-    let detail = format!(
-        "#{number} via {} from {email}{}{}",
-        channel.as_str(),
-        cat.as_ref()
-            .map(|c| format!(" category={}", c.name))
-            .unwrap_or_default(),
-        if security { " (security report)" } else { "" }
-    );
-    store::insert_event(&mut tx, &id, &actor.label, "create", &detail, now).await?;
-    audit::store::append(
-        &mut tx,
-        db.backend(),
-        actor.entry("ticket.create", format!("ticket:{number}"), detail),
-    )
-    .await?;
-    tx.commit().await?;
-    metrics::counter!("opsdesk_tickets_created_total", "channel" => channel.as_str()).increment(1);
-    store::find(db, number)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket {number} vanished after commit")))
+/// Whether a message is part of the public conversation (not an internal note).
+pub async fn message_is_public(db: &Db, id: &str) -> Result<bool, AppError> {
+    Ok(store::message_is_public(db, id).await?)
 }
 
 /// A ticket the viewer may see, or "not found" (the same answer whether it exists or not).
@@ -251,22 +126,36 @@ pub async fn detail(db: &Db, viewer: &User, reference: &str) -> Result<TicketDet
     let ticket = visible(db, viewer, reference).await?;
     let staff = viewer.role.is_staff();
     let messages = store::messages(db, &ticket.id, staff).await?;
-    let (timeline, next_steps) = if staff {
+    let (timeline, next_steps, deliveries) = if staff {
         (
             store::events(db, &ticket.id).await?,
             flow::next_steps(&facts(&ticket))
                 .into_iter()
                 .map(Step::from)
                 .collect(),
+            mail_store::outbox_of(db, &ticket.id).await?,
         )
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
+    let attachments = mail_store::attachments_of(db, &ticket.id)
+        .await?
+        .into_iter()
+        .filter(|a| messages.iter().any(|m| m.id == a.message_id))
+        .collect();
+    let links = mail_store::links_of(db, &ticket.id)
+        .await?
+        .into_iter()
+        .map(|(number, kind)| LinkedTicket { number, kind })
+        .collect();
     Ok(TicketDetail {
         ticket,
         messages,
         timeline,
         next_steps,
+        attachments,
+        deliveries,
+        links,
     })
 }
 
@@ -329,7 +218,7 @@ pub async fn transition(
     refetch(db, t.number).await
 }
 
-fn describe(c: &flow::Change) -> String {
+pub(crate) fn describe(c: &flow::Change) -> String {
     let r = &c.recorded;
     let mut s = format!("{} -> {}", c.from, c.to);
     if let Some(o) = r.outcome {
@@ -341,7 +230,7 @@ fn describe(c: &flow::Change) -> String {
     s
 }
 
-fn flow_error(e: FlowError) -> AppError {
+pub(crate) fn flow_error(e: FlowError) -> AppError {
     match e {
         FlowError::NotAllowed { .. } => {
             AppError::new(StatusCode::CONFLICT, "invalid_transition", e.message())
@@ -514,6 +403,7 @@ pub async fn update(
 /// to a fixed ticket is the `responded` step.
 pub async fn add_message(
     db: &Db,
+    mail: &MailConfig,
     actor: &Actor,
     viewer: &User,
     reference: &str,
@@ -526,7 +416,7 @@ pub async fn add_message(
     } else {
         MessageKind::Reply
     };
-    write_message(db, actor, viewer, &seen, kind, &body).await
+    write_message(db, Some(mail), actor, viewer, &seen, kind, &body).await
 }
 
 /// Adds an internal note (staff only; never shown to customers).
@@ -540,11 +430,12 @@ pub async fn add_note(
     let seen = visible(db, viewer, reference).await?;
     require_staff(viewer)?;
     let body = parse_body(&input.body).map_err(|p| AppError::field("body", p))?;
-    write_message(db, actor, viewer, &seen, MessageKind::Note, &body).await
+    write_message(db, None, actor, viewer, &seen, MessageKind::Note, &body).await
 }
 
 async fn write_message(
     db: &Db,
+    mail: Option<&MailConfig>,
     actor: &Actor,
     viewer: &User,
     seen: &Ticket,
@@ -554,7 +445,27 @@ async fn write_message(
     let now = now_ms();
     let mut tx = db.begin().await?;
     let t = locked(&mut tx, db, seen).await?;
-    let id = store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, now).await?;
+    let id =
+        store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, "web", now).await?;
+    if let (Some(mail), MessageKind::Reply) = (mail, kind) {
+        outbox::queue(
+            &mut tx,
+            mail,
+            &Letter {
+                ticket_id: &t.id,
+                number: t.number,
+                ticket_message_id: Some(&id),
+                purpose: "reply",
+                to_email: &t.requester.email,
+                to_name: &t.requester.name,
+                subject: &t.subject,
+                text: body,
+                automatic: false,
+            },
+            now,
+        )
+        .await?;
+    }
     let part = if kind.is_public() {
         search::Part::Public
     } else {
@@ -598,6 +509,7 @@ async fn write_message(
             name: viewer.name.clone(),
         }),
         body: body.to_string(),
+        source: "web".into(),
         created_at: now,
     })
 }

@@ -15,7 +15,7 @@ use opsdesk_core::db::{Backend, Db, Tx, flag};
 const TICKET_SELECT: &str = "SELECT t.id, t.number, t.subject, t.state, t.resume_state, t.category_id, \
      t.priority, t.channel, t.requester_id, t.organization_id, t.assignee_id, t.security, \
      t.reproduction_outcome, t.reproduction_steps, t.evidence, t.root_cause, t.fix, t.resolution, \
-     t.close_reason, t.created_at, t.updated_at, t.fixed_at, t.last_reply_at, t.resolved_at, \
+     t.close_reason, t.created_at, t.updated_at, t.fixed_at, t.last_reply_at, t.resolved_at, t.closed_at, \
      c.name AS category_name, c.security AS category_security, c.position AS category_position, \
      r.email AS requester_email, r.name AS requester_name, o.name AS organization_name, \
      a.email AS assignee_email, a.name AS assignee_name \
@@ -80,6 +80,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         fixed_at: row.try_get("fixed_at")?,
         last_reply_at: row.try_get("last_reply_at")?,
         resolved_at: row.try_get("resolved_at")?,
+        closed_at: row.try_get("closed_at")?,
     })
 }
 
@@ -194,18 +195,20 @@ pub async fn insert_message(
     kind: MessageKind,
     author_id: Option<&str>,
     body: &str,
+    source: &str,
     now: i64,
 ) -> Result<String, sqlx::Error> {
     let id = opsdesk_core::clock::new_id();
     sqlx::query(
-        "INSERT INTO ticket_messages (id, ticket_id, kind, author_id, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO ticket_messages (id, ticket_id, kind, author_id, body, source, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(ticket_id)
     .bind(kind.as_str())
     .bind(author_id)
     .bind(body)
+    .bind(source)
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -281,6 +284,7 @@ pub async fn apply_change(tx: &mut Tx, id: &str, c: &Change, now: i64) -> Result
          resolution = COALESCE($9, resolution), close_reason = $10, \
          fixed_at = CASE WHEN $2 = 'fixed' THEN $11 ELSE fixed_at END, \
          resolved_at = CASE WHEN $2 = 'resolved' THEN $11 WHEN $2 = 'closed' THEN resolved_at ELSE NULL END, \
+         closed_at = CASE WHEN $2 = 'closed' THEN $11 ELSE NULL END, \
          updated_at = $11 WHERE id = $1",
     )
     .bind(id)
@@ -349,7 +353,7 @@ pub async fn messages(
     with_notes: bool,
 ) -> Result<Vec<Message>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT m.id, m.kind, m.body, m.created_at, m.author_id, u.email, u.name \
+        "SELECT m.id, m.kind, m.body, m.source, m.created_at, m.author_id, u.email, u.name \
          FROM ticket_messages m LEFT JOIN users u ON u.id = m.author_id \
          WHERE m.ticket_id = $1 AND ($2 = 1 OR m.kind <> 'note') ORDER BY m.created_at, m.id",
     )
@@ -373,6 +377,7 @@ pub async fn messages(
                 kind: decode("message kind", &kind, MessageKind::parse(&kind))?,
                 author,
                 body: r.try_get("body")?,
+                source: r.try_get("source")?,
                 created_at: r.try_get("created_at")?,
             })
         })
@@ -627,4 +632,13 @@ pub async fn assignable(db: &Db) -> Result<Vec<Person>, sqlx::Error> {
             })
         })
         .collect()
+}
+
+/// Whether a message is part of the public conversation (not an internal note).
+pub async fn message_is_public(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM ticket_messages WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.read())
+        .await?;
+    Ok(kind.is_some_and(|k| k != MessageKind::Note.as_str()))
 }

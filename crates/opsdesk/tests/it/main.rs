@@ -14,6 +14,7 @@ mod desk;
 mod desk_pages;
 mod desk_search;
 mod jobs;
+mod mail;
 mod multi_instance;
 mod setup;
 mod tools;

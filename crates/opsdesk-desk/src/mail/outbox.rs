@@ -1,0 +1,234 @@
+//! Outgoing mail: a letter is built into its final bytes (signed Message-ID, threading headers,
+//! subject tag, body marker) inside the transaction of the change that causes it, recorded in
+//! the outbox with its Message-ID, and handed to the `mail.send` job, which delivers it over
+//! SMTP with retries. Nothing is sent for a change that did not commit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::address::{Address as SmtpAddress, Envelope};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use opsdesk_core::clock::{new_id, now_ms};
+use opsdesk_core::config::MailConfig;
+use opsdesk_core::db::{Db, Tx};
+use opsdesk_core::jobs::{NewJob, Registry, store as jobs};
+use opsdesk_mail::{Address, Outbound, Signer};
+
+use super::store::{self, MailIdRow, OutboxRow};
+
+pub const KIND_SEND: &str = "mail.send";
+
+/// What to send about a ticket.
+pub struct Letter<'a> {
+    pub ticket_id: &'a str,
+    pub number: i64,
+    /// The ticket message this letter carries, if any.
+    pub ticket_message_id: Option<&'a str>,
+    /// `ack`, `ack_security`, `reply`…
+    pub purpose: &'a str,
+    pub to_email: &'a str,
+    pub to_name: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    /// Automatic mail (acknowledgements) is marked `Auto-Submitted: auto-replied`.
+    pub automatic: bool,
+}
+
+/// The signer and sender address of this instance, read inside `tx`.
+pub async fn identity(tx: &mut Tx) -> Result<(Signer, Address, String), sqlx::Error> {
+    let (brand, support, secret) = store::sender_settings(tx).await?;
+    let brand = if brand.trim().is_empty() {
+        "opsdesk".to_string()
+    } else {
+        brand
+    };
+    let domain = support
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_else(|| "localhost".into());
+    let signer = Signer::new(secret, &domain);
+    let email = if support.contains('@') {
+        support
+    } else {
+        format!("support@{}", signer.domain())
+    };
+    let from = Address {
+        email,
+        name: Some(format!("{brand} Support")),
+    };
+    Ok((signer, from, brand))
+}
+
+/// Builds `letter`, records it and queues its delivery; returns the outbox id. A letter that
+/// cannot be built (an address no server would accept) is recorded as failed, not dropped.
+pub async fn queue(
+    tx: &mut Tx,
+    cfg: &MailConfig,
+    letter: &Letter<'_>,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let (signer, from, _) = identity(tx).await?;
+    let (in_reply_to, previous) = store::thread_ids(tx, letter.ticket_id).await?;
+    let id = new_id();
+    let out = Outbound {
+        from: from.clone(),
+        to: vec![Address {
+            email: letter.to_email.to_string(),
+            name: Some(letter.to_name.to_string()),
+        }],
+        cc: Vec::new(),
+        subject: letter.subject.to_string(),
+        ticket_number: letter.number,
+        message_key: letter.ticket_message_id.unwrap_or(&id).to_string(),
+        in_reply_to,
+        previous_ids: previous,
+        automatic: letter.automatic,
+        date_ms: now,
+        text: letter.text.to_string(),
+        html: None,
+    };
+    let (subject, message_id, raw, state, error) = match out.build(&signer) {
+        Ok(b) => (
+            b.subject,
+            b.message_id,
+            String::from_utf8_lossy(&b.bytes).into_owned(),
+            "queued",
+            None,
+        ),
+        Err(e) => (
+            letter.subject.to_string(),
+            signer.message_id(letter.number, &id),
+            String::new(),
+            "failed",
+            Some(e.to_string()),
+        ),
+    };
+    store::insert_outbox(
+        tx,
+        &OutboxRow {
+            id: &id,
+            ticket_id: letter.ticket_id,
+            ticket_message_id: letter.ticket_message_id,
+            purpose: letter.purpose,
+            sender: &from.email,
+            recipients: letter.to_email,
+            subject: &subject,
+            message_id: &message_id,
+            raw: &raw,
+            state,
+            now,
+        },
+    )
+    .await?;
+    if let Some(e) = error {
+        store::mark_outbox_error(tx, &id, &e).await?;
+        return Ok(id);
+    }
+    store::insert_mail_id(
+        tx,
+        &MailIdRow {
+            message_id: &message_id,
+            ticket_id: letter.ticket_id,
+            ticket_message_id: letter.ticket_message_id,
+            direction: "out",
+            sender: None,
+            now,
+        },
+    )
+    .await?;
+    let mut job = NewJob::now(KIND_SEND, serde_json::json!({ "outbox": id }));
+    job.max_attempts = i64::from(cfg.max_attempts.max(1));
+    jobs::enqueue(tx, &job).await?;
+    Ok(id)
+}
+
+/// Registers the delivery job with the mail configuration it needs.
+pub fn register(registry: &mut Registry, cfg: Arc<MailConfig>) {
+    registry.register(KIND_SEND, move |ctx| {
+        let cfg = cfg.clone();
+        async move {
+            let id = ctx
+                .payload
+                .get("outbox")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            deliver(&ctx.db, &cfg, &id, ctx.attempt).await
+        }
+    });
+}
+
+/// Sends one outbox message. Temporary failures return an error so the queue retries with
+/// backoff; permanent ones (5xx) and the last attempt mark the message failed.
+pub async fn deliver(db: &Db, cfg: &MailConfig, id: &str, attempt: i64) -> anyhow::Result<()> {
+    let Some(p) = store::pending(db, id).await? else {
+        return Ok(());
+    };
+    if p.state == "sent" || p.state == "failed" {
+        return Ok(());
+    }
+    let Some(url) = &cfg.smtp_url else {
+        store::mark_outbox(
+            db,
+            id,
+            "unsent",
+            Some("no outgoing mail server is configured ([mail] smtp_url)"),
+            now_ms(),
+        )
+        .await?;
+        return Ok(());
+    };
+    let result = send(url.expose(), &p).await;
+    match result {
+        Ok(()) => {
+            store::mark_outbox(db, id, "sent", None, now_ms()).await?;
+            metrics::counter!("opsdesk_mail_sent_total").increment(1);
+            Ok(())
+        }
+        Err(Failure::Permanent(e)) => {
+            store::mark_outbox(db, id, "failed", Some(&e), now_ms()).await?;
+            metrics::counter!("opsdesk_mail_failed_total").increment(1);
+            Ok(())
+        }
+        Err(Failure::Temporary(e)) => {
+            let last = attempt >= i64::from(cfg.max_attempts.max(1));
+            let state = if last { "failed" } else { "retrying" };
+            store::mark_outbox(db, id, state, Some(&e), now_ms()).await?;
+            if last {
+                metrics::counter!("opsdesk_mail_failed_total").increment(1);
+            }
+            anyhow::bail!("delivering {id}: {e}")
+        }
+    }
+}
+
+enum Failure {
+    Permanent(String),
+    Temporary(String),
+}
+
+async fn send(url: &str, p: &store::Pending) -> Result<(), Failure> {
+    // The URL may hold a password: its parse error is described, never echoed.
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map_err(|_| Failure::Permanent("the configured smtp_url is not a valid SMTP URL".into()))?
+        .timeout(Some(Duration::from_secs(30)))
+        .build();
+    let from: SmtpAddress = p
+        .sender
+        .parse()
+        .map_err(|_| Failure::Permanent(format!("invalid sender address {:?}", p.sender)))?;
+    let to = p
+        .recipients
+        .iter()
+        .map(|r| {
+            r.parse::<SmtpAddress>()
+                .map_err(|_| Failure::Permanent(format!("invalid recipient address {r:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(Some(from), to).map_err(|e| Failure::Permanent(e.to_string()))?;
+    match transport.send_raw(&envelope, p.raw.as_bytes()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
+        Err(e) => Err(Failure::Temporary(e.to_string())),
+    }
+}

@@ -1,0 +1,271 @@
+//! Filing new tickets: the checks of the web form and the API, and the one write every channel
+//! (form, API, email) shares — ticket, first message, search document, timeline, audit, and the
+//! acknowledgement in the outbox — in the caller's transaction.
+
+use opsdesk_core::accounts::User;
+use opsdesk_core::accounts::model::{DisplayName, EmailAddress};
+use opsdesk_core::audit::{self, Actor};
+use opsdesk_core::clock::{new_id, now_ms};
+use opsdesk_core::config::MailConfig;
+use opsdesk_core::db::{Db, Tx};
+use opsdesk_core::error::{AppError, Fields};
+
+use super::input::NewTicket;
+use super::model::{Category, Channel, MessageKind, Priority, Ticket};
+use super::search;
+use super::service::{category, parse_body, parse_subject};
+use super::store::{self, NewTicketRow};
+use crate::mail::outbox::{self, Letter};
+use crate::mail::{store as mail_store, templates};
+
+/// A checked new ticket, ready to be written.
+pub struct Filing<'a> {
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub priority: Priority,
+    pub category: Option<&'a Category>,
+    /// Filed to a security mailbox: private even without the Security category.
+    pub security: bool,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub channel: Channel,
+    /// Staff filing on a customer's behalf (their message is then a team reply when they file
+    /// for themselves).
+    pub by_staff: Option<&'a User>,
+    /// Send the acknowledgement now (never for automatic mail; the email intake sends it
+    /// itself once the customer's Message-ID is stored, so the acknowledgement answers it).
+    pub acknowledge: bool,
+}
+
+/// What the write produced.
+pub struct Filed {
+    pub id: String,
+    pub number: i64,
+    pub message_id: String,
+    pub requester_id: String,
+    pub security: bool,
+}
+
+/// Files a new ticket from the form or the API. `by` is the signed-in caller (None on the
+/// public form).
+pub async fn create(
+    db: &Db,
+    mail: &MailConfig,
+    actor: &Actor,
+    by: Option<&User>,
+    channel: Channel,
+    input: NewTicket,
+) -> Result<Ticket, AppError> {
+    let mut fields = Fields::default();
+    let subject = fields.check("subject", parse_subject(&input.subject));
+    let body = fields.check("body", parse_body(&input.body));
+    let staff = by.is_some_and(|u| u.role.is_staff());
+    let priority = match input.priority.as_deref().map(str::trim) {
+        None | Some("") => Some(Priority::Normal),
+        Some(_) if !staff => {
+            fields.add("priority", "is set by the support team");
+            None
+        }
+        Some(p) => fields.check(
+            "priority",
+            Priority::parse(p).ok_or("must be low, normal, high or urgent"),
+        ),
+    };
+    let requester = match by {
+        Some(u) if !u.role.is_staff() => {
+            if let Some(e) = input.email.as_deref().filter(|e| !e.trim().is_empty())
+                && !e.trim().eq_ignore_ascii_case(&u.email)
+            {
+                fields.add("email", "customers file tickets for themselves");
+            }
+            Some((u.email.clone(), u.name.clone()))
+        }
+        _ => {
+            let email = fields.check(
+                "email",
+                EmailAddress::parse(input.email.as_deref().unwrap_or("")),
+            );
+            let fallback = email
+                .as_ref()
+                .map(|e| e.as_str().split('@').next().unwrap_or("").to_string())
+                .unwrap_or_default();
+            let raw_name = input
+                .name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(fallback);
+            let name = fields.check("name", DisplayName::parse(&raw_name));
+            email
+                .zip(name)
+                .map(|(e, n)| (e.as_str().to_string(), n.as_str().to_string()))
+        }
+    };
+    let cat = fields
+        .check("category", category(db, input.category.as_deref()).await?)
+        .flatten();
+    fields.finish()?;
+    let (Some(subject), Some(body), Some(priority), Some((email, name))) =
+        (subject, body, priority, requester)
+    else {
+        return Err(AppError::bad_request("invalid_input", "invalid ticket"));
+    };
+    let mut tx = db.begin().await?;
+    let filed = write_new(
+        &mut tx,
+        db,
+        mail,
+        actor,
+        &Filing {
+            subject: &subject,
+            body: &body,
+            priority,
+            category: cat.as_ref(),
+            security: false,
+            email: &email,
+            name: &name,
+            channel,
+            by_staff: by.filter(|u| u.role.is_staff()),
+            acknowledge: true,
+        },
+        now_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    store::find(db, filed.number).await?.ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "ticket {} vanished after commit",
+            filed.number
+        ))
+    })
+}
+
+/// Writes a checked new ticket in `tx`. Lock order for every ticket write: counter or ticket
+/// row first, the audit head last.
+pub async fn write_new(
+    tx: &mut Tx,
+    db: &Db,
+    mail: &MailConfig,
+    actor: &Actor,
+    f: &Filing<'_>,
+    now: i64,
+) -> Result<Filed, AppError> {
+    let number = store::next_number(tx).await?;
+    let (requester_id, org_id, new_account) =
+        store::ensure_requester(tx, f.email, f.name, now).await?;
+    if new_account {
+        audit::store::append(
+            tx,
+            db.backend(),
+            actor.entry(
+                "user.create",
+                format!("user:{requester_id}"),
+                format!("email={} role=customer (ticket intake)", f.email),
+            ),
+        )
+        .await?;
+    }
+    let id = new_id();
+    let security = f.security || f.category.is_some_and(|c| c.security);
+    store::insert_ticket(
+        tx,
+        &NewTicketRow {
+            id: &id,
+            number,
+            subject: f.subject,
+            category_id: f.category.map(|c| c.id.as_str()),
+            priority: f.priority,
+            channel: f.channel,
+            requester_id: &requester_id,
+            organization_id: org_id.as_deref(),
+            security,
+            now,
+        },
+    )
+    .await?;
+    let (kind, author) = match f.by_staff {
+        Some(u) if u.email.eq_ignore_ascii_case(f.email) => (MessageKind::Reply, u.id.clone()),
+        _ => (MessageKind::Customer, requester_id.clone()),
+    };
+    let message_id = store::insert_message(
+        tx,
+        &id,
+        kind,
+        Some(&author),
+        f.body,
+        f.channel.as_str(),
+        now,
+    )
+    .await?;
+    search::create(tx, db.backend(), number, f.subject, f.body, "").await?;
+    let detail = format!(
+        "#{number} via {} from {}{}{}",
+        f.channel.as_str(),
+        f.email,
+        f.category
+            .map(|c| format!(" category={}", c.name))
+            .unwrap_or_default(),
+        if security { " (security report)" } else { "" }
+    );
+    store::insert_event(tx, &id, &actor.label, "create", &detail, now).await?;
+    audit::store::append(
+        tx,
+        db.backend(),
+        actor.entry("ticket.create", format!("ticket:{number}"), detail),
+    )
+    .await?;
+    if f.acknowledge && mail.acknowledge && kind == MessageKind::Customer {
+        acknowledge(tx, mail, &id, number, f, security, now).await?;
+    }
+    metrics::counter!("opsdesk_tickets_created_total", "channel" => f.channel.as_str())
+        .increment(1);
+    Ok(Filed {
+        id,
+        number,
+        message_id,
+        requester_id,
+        security,
+    })
+}
+
+/// Queues the acknowledgement from the admin-editable template (its own for security reports).
+pub(crate) async fn acknowledge(
+    tx: &mut Tx,
+    mail: &MailConfig,
+    id: &str,
+    number: i64,
+    f: &Filing<'_>,
+    security: bool,
+    now: i64,
+) -> Result<(), AppError> {
+    let key = if security { "ack_security" } else { "ack" };
+    let Some((subject, body)) = mail_store::template(tx, key).await? else {
+        return Ok(());
+    };
+    let (_, _, brand) = outbox::identity(tx).await?;
+    let reference = format!("#{number}");
+    let vars = [
+        ("name", f.name),
+        ("email", f.email),
+        ("ref", reference.as_str()),
+        ("subject", f.subject),
+        ("brand", brand.as_str()),
+    ];
+    outbox::queue(
+        tx,
+        mail,
+        &Letter {
+            ticket_id: id,
+            number,
+            ticket_message_id: None,
+            purpose: key,
+            to_email: f.email,
+            to_name: f.name,
+            subject: &templates::render(&subject, &vars),
+            text: &templates::render(&body, &vars),
+            automatic: true,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
