@@ -32,6 +32,32 @@ pub struct Config {
     pub lockout: Lockout,
     pub jobs: JobsConfig,
     pub mail: MailConfig,
+    pub smtp: SmtpConfig,
+}
+
+/// The built-in SMTP receiver, for teams that point MX records or a relay at opsdesk.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Address to accept mail on, e.g. `0.0.0.0:25` or `127.0.0.1:2525`; unset: off.
+    pub listen: Option<String>,
+    /// The name the receiver greets with.
+    pub hostname: String,
+    /// Recipient domains accepted (e.g. `["support.example.com"]`); empty: any.
+    pub accept_domains: Vec<String>,
+    /// Connections served at once; more wait.
+    pub max_connections: usize,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            listen: None,
+            hostname: "opsdesk".into(),
+            accept_domains: Vec::new(),
+            max_connections: 100,
+        }
+    }
 }
 
 /// Per-IP request rate limits (token buckets, per instance).
@@ -117,6 +143,7 @@ impl Default for Config {
             lockout: Lockout::default(),
             jobs: JobsConfig::default(),
             mail: MailConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -180,7 +207,7 @@ impl Config {
     }
 
     /// Names of the configuration keys (top level), used to pick our variables out of the environment.
-    pub const KEYS: [&'static str; 12] = [
+    pub const KEYS: [&'static str; 13] = [
         "listen",
         "data_dir",
         "database_url",
@@ -193,6 +220,7 @@ impl Config {
         "lockout",
         "jobs",
         "mail",
+        "smtp",
     ];
 
     /// The database URL in force: the configured one, or SQLite under the data directory.

@@ -23,6 +23,8 @@ use tokio::sync::watch;
 /// A built, bound, not yet running server.
 pub struct App {
     listener: TcpListener,
+    /// The built-in SMTP receiver's listener, when `[smtp] listen` is set.
+    smtp: Option<TcpListener>,
     router: Router,
     state: AppState,
     shutdown_tx: watch::Sender<bool>,
@@ -61,6 +63,14 @@ impl App {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let smtp = match &config.smtp.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening for SMTP on {addr}"))?,
+            ),
+            None => None,
+        };
         let auth_log =
             Arc::new(AuthLog::open(config.auth_log_path()).context("opening the auth log")?);
         let id = instance_id();
@@ -90,6 +100,7 @@ impl App {
         let router = web::router(state.clone(), vec![opsdesk_desk::capability()]);
         Ok(App {
             listener,
+            smtp,
             router,
             state,
             shutdown_tx,
@@ -98,6 +109,14 @@ impl App {
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The SMTP receiver's port, when it is on.
+    pub fn smtp_port(&self) -> Option<u16> {
+        self.smtp
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -115,6 +134,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let App {
             listener,
+            smtp,
             router,
             state,
             shutdown_tx,
@@ -132,6 +152,21 @@ impl App {
                 state.db.clone(),
                 state.leadership.clone(),
                 Duration::from_secs(30),
+                shutdown_tx.subscribe(),
+            )));
+        }
+        if let Some(l) = smtp {
+            let receiver = opsdesk_desk::mail::smtp::Receiver::new(
+                state.db.clone(),
+                opsdesk_core::blobs::Blobs::new(&state.db, &cfg.data_dir),
+                &cfg.mail,
+                &cfg.smtp,
+            );
+            tracing::info!(addr = %l.local_addr()?, "SMTP receiver is ready");
+            tasks.push(tokio::spawn(opsdesk_desk::mail::smtp::serve(
+                l,
+                receiver,
+                cfg.smtp.max_connections,
                 shutdown_tx.subscribe(),
             )));
         }

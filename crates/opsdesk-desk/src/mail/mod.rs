@@ -5,6 +5,7 @@
 pub mod api;
 pub mod intake;
 pub mod outbox;
+pub mod smtp;
 pub mod store;
 pub mod templates;
 

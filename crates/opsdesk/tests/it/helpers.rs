@@ -83,6 +83,8 @@ pub fn test_config(dir: &std::path::Path, url: DatabaseUrl) -> Config {
 
 pub struct TestApp {
     pub addr: String,
+    /// The built-in SMTP receiver's port (when the test turned it on).
+    pub smtp_port: Option<u16>,
     /// A client with a cookie jar that does not follow redirects (tests look at them).
     pub client: reqwest::Client,
     pub state: AppState,
@@ -104,6 +106,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
         .await
         .unwrap_or_else(|e| panic!("building the app: {e:#}"));
     let port = app.port();
+    let smtp_port = app.smtp_port();
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
@@ -115,6 +118,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
     });
     TestApp {
         addr: format!("http://127.0.0.1:{port}"),
+        smtp_port,
         client: new_client(),
         state,
         dir,

@@ -19,7 +19,8 @@ on_both!(
     a_late_reply_to_a_closed_ticket_opens_a_linked_one,
     every_corpus_message_is_taken_in_without_loss,
     attachments_download_safely_and_only_for_those_who_may_see_them,
-    the_mail_pipe_files_messages_from_standard_input
+    the_mail_pipe_files_messages_from_standard_input,
+    the_smtp_receiver_takes_mail_from_a_real_client
 );
 
 /// A desk whose outgoing mail goes to the test SMTP sink.
@@ -633,4 +634,130 @@ async fn the_mail_pipe_files_messages_from_standard_input(backend: Backend) {
     let out = opsdesk(&dir, &url, &["mail", "ingest"], Some(""));
     assert_eq!(out.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an email"));
+}
+
+/// Runs swaks (a real SMTP client) against our receiver; returns its exit status and transcript.
+fn swaks(port: u16, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("swaks")
+        .args([
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--timeout",
+            "20",
+        ])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running swaks (scripts/test installs it): {e}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+async fn the_smtp_receiver_takes_mail_from_a_real_client(backend: Backend) {
+    let d = mail_desk(backend, |c| {
+        c.smtp.listen = Some("127.0.0.1:0".into());
+        c.smtp.accept_domains = vec!["example.com".into()];
+        c.mail.max_message_bytes = 200_000;
+    })
+    .await;
+    let port = d
+        .app
+        .smtp_port
+        .unwrap_or_else(|| panic!("the SMTP receiver is not on"));
+    let customer = format!("{}@customer.test", unique("hank"));
+    let (ok, log) = swaks(
+        port,
+        &[
+            "--from",
+            &customer,
+            "--to",
+            "help@example.com",
+            "--header",
+            "Subject: Printer on fire",
+            "--body",
+            "Smoke everywhere.\nPlease help.",
+        ],
+    );
+    assert!(ok, "{log}");
+    assert!(log.contains("250 2.0.0 OK created #"), "{log}");
+    let number = log
+        .split("OK created #")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or("")
+        .to_string();
+    let t = d
+        .get(&d.agent, &format!("/api/tickets/{number}"))
+        .await
+        .json();
+    assert_eq!(t["subject"], "Printer on fire");
+    assert_eq!(t["requester"]["email"], customer.as_str());
+    assert!(
+        t["messages"][0]["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Smoke everywhere.")
+    );
+
+    // Mail for a domain we do not serve is refused at RCPT (no open relay).
+    let (ok, log) = swaks(
+        port,
+        &["--from", &customer, "--to", "someone@elsewhere.test"],
+    );
+    assert!(!ok, "{log}");
+    assert!(log.contains("550 5.7.1"), "{log}");
+
+    // A message over the size limit is refused after DATA and nothing is filed.
+    let big_file = d.app.data_dir().join("big.txt");
+    std::fs::write(&big_file, "x".repeat(1000).repeat(300)).unwrap_or_else(|e| panic!("{e}"));
+    let big = format!("@{}", big_file.display());
+    let (ok, log) = swaks(
+        port,
+        &[
+            "--from",
+            &customer,
+            "--to",
+            "help@example.com",
+            "--body",
+            &big,
+        ],
+    );
+    assert!(!ok, "{log}");
+    assert!(log.contains("552 5.3.4"), "{log}");
+    // Pipelined commands and a second message on the same connection work.
+    let (ok, log) = swaks(
+        port,
+        &[
+            "--pipeline",
+            "--from",
+            &customer,
+            "--to",
+            "help@example.com",
+            "--header",
+            "Subject: Second",
+            "--body",
+            "Two.",
+        ],
+    );
+    assert!(ok, "{log}");
+    let list = d.get(&d.agent, "/api/tickets?limit=100").await.json();
+    let subjects: Vec<&str> = list["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t["subject"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| **s == "Printer on fire" || **s == "Second")
+            .count(),
+        2,
+        "{subjects:?}"
+    );
 }
