@@ -12,8 +12,10 @@ pub enum Workload {
     Health,
     Login,
     ApiMe,
-    /// Ticket creation through the API (with search indexing, audit and timeline rows).
+    /// Ticket creation through the API (with search indexing, audit, timeline and outbox rows).
     Tickets,
+    /// Raw email intake (`POST /api/inbound/email`): parse, thread, file, acknowledge.
+    Email,
     /// The agent inbox page: 50 rows, one filter, counts per state (needs the seeded desk).
     Inbox,
     /// Ticket search through the API (needs the seeded desk).
@@ -38,12 +40,13 @@ const QUERIES: [&str; 6] = [
 ];
 
 impl Workload {
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 8] = [
         Workload::Ceiling,
         Workload::Health,
         Workload::Login,
         Workload::ApiMe,
         Workload::Tickets,
+        Workload::Email,
         Workload::Inbox,
         Workload::Search,
     ];
@@ -64,6 +67,7 @@ impl Workload {
             Workload::Login => "login",
             Workload::ApiMe => "api-me",
             Workload::Tickets => "tickets",
+            Workload::Email => "email",
             Workload::Inbox => "inbox",
             Workload::Search => "search",
         }
@@ -97,6 +101,11 @@ async fn once(client: &reqwest::Client, base: &str, w: Workload, auth: &Auth, i:
                 "email": format!("customer{}@load.example", i % 500),
                 "category": "Product",
             })),
+        Workload::Email => client
+            .post(format!("{base}/api/inbound/email"))
+            .bearer_auth(&auth.token)
+            .header("content-type", "message/rfc822")
+            .body(raw_email(i)),
         Workload::Inbox => client
             .get(format!("{base}/desk?state=open&category=cat-billing"))
             .header("cookie", &auth.cookie)
@@ -109,7 +118,7 @@ async fn once(client: &reqwest::Client, base: &str, w: Workload, auth: &Auth, i:
         Ok(r) => {
             let expected = if w == Workload::Login {
                 r.status().as_u16() == 303
-            } else if w == Workload::Tickets {
+            } else if w == Workload::Tickets || w == Workload::Email {
                 r.status().as_u16() == 201
             } else {
                 r.status().is_success()
@@ -119,6 +128,32 @@ async fn once(client: &reqwest::Client, base: &str, w: Workload, auth: &Auth, i:
         }
         Err(_) => false,
     }
+}
+
+static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A realistic first message from a customer (quoted-printable, a signature), each with its own
+/// Message-ID so every one opens a ticket.
+fn raw_email(i: usize) -> String {
+    let n = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "Return-Path: <customer{c}@load.example>\r\n\
+         From: Customer {c} <customer{c}@load.example>\r\n\
+         To: Support <support@bench.example>\r\n\
+         Subject: Export times out after upgrade ({n})\r\n\
+         Message-ID: <bench-{n}-{pid}@load.example>\r\n\
+         Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\
+         \r\n\
+         Hello,\r\n\r\n\
+         since this morning the CSV export of the billing report stops after 30 seconds =\r\n\
+         with a timeout. Steps: Reports, Billing, Export CSV. Gr=C3=BC=C3=9Fe!\r\n\r\n\
+         -- \r\nCustomer {c}\r\n",
+        c = i % 500,
+        pid = std::process::id(),
+    )
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {

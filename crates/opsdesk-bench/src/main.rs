@@ -4,7 +4,7 @@
 //!
 //!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [WORKLOAD ...]
 //!
-//! Workloads: ceiling, health, login, api-me, tickets, inbox, search (default: all). `inbox` and
+//! Workloads: ceiling, health, login, api-me, tickets, email, inbox, search (default: all). `inbox` and
 //! `search` run against a desk seeded with `--seed-tickets` tickets (`opsdesk seed`).
 
 mod load;
@@ -38,7 +38,7 @@ struct Args {
     /// Messages loaded (in all) before the inbox and search workloads.
     #[arg(long, default_value_t = 500_000)]
     seed_messages: u64,
-    /// Workloads to run: ceiling, health, login, api-me, tickets, inbox, search (default: all).
+    /// Workloads to run: ceiling, health, login, api-me, tickets, email, inbox, search (default: all).
     workloads: Vec<String>,
 }
 
@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     for name in &args.workloads {
         selected.push(Workload::parse(name).ok_or_else(|| {
             anyhow::anyhow!(
-                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, inbox or search"
+                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, email, inbox or search"
             )
         })?);
     }
@@ -116,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
                 "≥ 0.50 × ceiling and p99 < 10 ms",
             ),
             Workload::Tickets => verdict(r.rps >= 2000.0, "≥ 2,000 tickets/s"),
+            Workload::Email => verdict(r.rps >= 1000.0, "≥ 1,000 messages/s"),
             Workload::Inbox => verdict(r.p95_ms < 50.0, "p95 < 50 ms"),
             Workload::Search => verdict(r.p95_ms < 30.0, "p95 < 30 ms"),
             Workload::Ceiling => "(reference)".to_string(),
