@@ -113,6 +113,64 @@ pub struct MailConfig {
     pub acknowledge: bool,
     /// Attempts at delivering one outgoing message before it is marked failed.
     pub max_attempts: u32,
+    /// Mailboxes polled over IMAP (`[[mail.imap]]` tables).
+    pub imap: Vec<ImapMailbox>,
+}
+
+/// One mailbox polled over IMAP. A message is marked seen (or moved) only after the ticket
+/// write is committed, so a crash loses nothing and a re-fetch creates no duplicate.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapMailbox {
+    /// A short name for logs and the inbound log (`imap:<name>`).
+    pub name: String,
+    pub host: String,
+    /// 993 with TLS, 143 without.
+    pub port: Option<u16>,
+    /// Implicit TLS (IMAPS). Off only for a server on the same machine.
+    #[serde(default = "yes")]
+    pub tls: bool,
+    pub username: String,
+    pub password: Secret,
+    /// The folder to read (default INBOX).
+    #[serde(default = "inbox")]
+    pub folder: String,
+    /// After filing: leave the message marked seen (default), or move it to this folder.
+    pub move_to: Option<String>,
+    /// The address this mailbox receives for (`security@…` files security reports).
+    pub address: Option<String>,
+    /// Seconds between polls.
+    #[serde(default = "sixty")]
+    pub poll_seconds: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn inbox() -> String {
+    "INBOX".into()
+}
+
+fn sixty() -> u64 {
+    60
+}
+
+/// A password or key from the configuration: never printed by `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl Default for MailConfig {
@@ -124,6 +182,7 @@ impl Default for MailConfig {
             reopen_days: 14,
             acknowledge: true,
             max_attempts: 8,
+            imap: Vec::new(),
         }
     }
 }

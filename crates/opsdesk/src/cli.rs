@@ -64,6 +64,9 @@ pub enum MailCommand {
     /// as JSON. Exit status 0 when taken in (also for duplicates), 65 for input that is not an
     /// email or too large, 75 (try again later) when the store is unavailable.
     Ingest(IngestArgs),
+    /// Poll every mailbox configured under [[mail.imap]] once and print what was filed (for cron,
+    /// or to check a mailbox's settings; the server polls on its own while it runs).
+    Poll,
 }
 
 #[derive(Debug, Args)]

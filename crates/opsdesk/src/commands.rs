@@ -58,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mail(crate::cli::MailCommand::Ingest(args)) => {
             return ingest(&config, args.mailbox.as_deref()).await;
         }
+        Command::Mail(crate::cli::MailCommand::Poll) => return poll(&config).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -351,4 +352,34 @@ async fn ingest(config: &Config, mailbox: Option<&str>) -> anyhow::Result<ExitCo
             Ok(ExitCode::from(75))
         }
     }
+}
+
+/// `opsdesk mail poll`: every configured IMAP mailbox once.
+async fn poll(config: &Config) -> anyhow::Result<ExitCode> {
+    if config.mail.imap.is_empty() {
+        bail!("no mailboxes are configured: add [[mail.imap]] tables to the configuration file");
+    }
+    let db = open_db(config).await?;
+    opsdesk_desk::prepare(&db).await?;
+    let blobs = opsdesk_core::blobs::Blobs::new(&db, &config.data_dir);
+    let mut failed = false;
+    for mb in &config.mail.imap {
+        match opsdesk_desk::mail::imap::poll(&db, &blobs, &config.mail, mb).await {
+            Ok(r) => println!(
+                "{}: {}",
+                mb.name,
+                serde_json::to_string(&r).unwrap_or_default()
+            ),
+            Err(e) => {
+                failed = true;
+                eprintln!("{}: {e:#}", mb.name);
+            }
+        }
+    }
+    db.close().await;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -170,6 +170,18 @@ impl App {
                 shutdown_tx.subscribe(),
             )));
         }
+        if !cfg.mail.imap.is_empty() {
+            // Only the leader polls, so two instances never fetch the same message at once
+            // (a duplicate fetch would still be recognized by its Message-ID).
+            let leadership = state.leadership.clone();
+            tasks.push(tokio::spawn(opsdesk_desk::mail::imap::run(
+                state.db.clone(),
+                opsdesk_core::blobs::Blobs::new(&state.db, &cfg.data_dir),
+                Arc::new(cfg.mail.clone()),
+                move || leadership.is_leader(),
+                shutdown_tx.subscribe(),
+            )));
+        }
         tasks.push(tokio::spawn(telemetry::upkeep(
             state.metrics.clone(),
             shutdown_tx.subscribe(),

@@ -3,6 +3,7 @@
 //! built once, recorded in the outbox and delivered by a durable job.
 
 pub mod api;
+pub mod imap;
 pub mod intake;
 pub mod outbox;
 pub mod smtp;

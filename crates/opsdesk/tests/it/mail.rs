@@ -24,7 +24,7 @@ on_both!(
 );
 
 /// A desk whose outgoing mail goes to the test SMTP sink.
-async fn mail_desk(
+pub async fn mail_desk(
     backend: Backend,
     adjust: impl FnOnce(&mut opsdesk_core::config::Config),
 ) -> Desk {

@@ -15,6 +15,7 @@ mod desk_pages;
 mod desk_search;
 mod jobs;
 mod mail;
+mod mail_imap;
 mod multi_instance;
 mod setup;
 mod tools;
