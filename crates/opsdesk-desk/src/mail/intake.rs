@@ -117,7 +117,7 @@ pub async fn ingest(
     let now = now_ms();
     let mut tx = db.begin().await?;
     let raw_sha = blobs.put(&mut tx, raw, now).await?;
-    let (signer, _, _) = outbox::identity(&mut tx).await?;
+    let signer = outbox::identity(&mut tx).await?.signer;
     let mut pre = Prefetched::default();
     let mut ids: Vec<&str> = keys.lookup_ids();
     ids.push(own_id.as_str());
@@ -403,7 +403,17 @@ async fn file(
             by_staff: None,
             acknowledge: true,
         };
-        filing::acknowledge(tx, ctx.cfg, &t.id, t.number, &f, filed.security, now).await?;
+        filing::acknowledge(
+            tx,
+            ctx.cfg,
+            &t.id,
+            t.number,
+            &f,
+            filed.security,
+            Some(own_id),
+            now,
+        )
+        .await?;
     }
     Ok(t)
 }

@@ -34,41 +34,69 @@ pub struct Letter<'a> {
     pub automatic: bool,
 }
 
-/// The signer and sender address of this instance, read inside `tx`.
-pub async fn identity(tx: &mut Tx) -> Result<(Signer, Address, String), sqlx::Error> {
-    let (brand, support, secret) = store::sender_settings(tx).await?;
-    let brand = if brand.trim().is_empty() {
-        "opsdesk".to_string()
-    } else {
-        brand
-    };
-    let domain = support
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_string())
-        .unwrap_or_else(|| "localhost".into());
-    let signer = Signer::new(secret, &domain);
-    let email = if support.contains('@') {
-        support
-    } else {
-        format!("support@{}", signer.domain())
-    };
-    let from = Address {
-        email,
-        name: Some(format!("{brand} Support")),
-    };
-    Ok((signer, from, brand))
+/// Who sends: the signer of our Message-IDs, the From address and the brand name.
+pub struct Sender {
+    pub signer: Signer,
+    pub from: Address,
+    pub brand: String,
 }
 
-/// Builds `letter`, records it and queues its delivery; returns the outbox id. A letter that
-/// cannot be built (an address no server would accept) is recorded as failed, not dropped.
+impl Sender {
+    /// From the instance settings (brand, support address) and the signing secret.
+    pub fn from_settings(brand: String, support: String, secret: String) -> Sender {
+        let brand = if brand.trim().is_empty() {
+            "opsdesk".to_string()
+        } else {
+            brand
+        };
+        let domain = support
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_else(|| "localhost".into());
+        let signer = Signer::new(secret, &domain);
+        let email = if support.contains('@') {
+            support
+        } else {
+            format!("support@{}", signer.domain())
+        };
+        let from = Address {
+            email,
+            name: Some(format!("{brand} Support")),
+        };
+        Sender {
+            signer,
+            from,
+            brand,
+        }
+    }
+}
+
+/// The sender of this instance, read inside `tx`.
+pub async fn identity(tx: &mut Tx) -> Result<Sender, sqlx::Error> {
+    let (brand, support, secret) = store::sender_settings(tx).await?;
+    Ok(Sender::from_settings(brand, support, secret))
+}
+
+/// The ids a letter refers to: the message it answers and the conversation so far.
+pub type Thread = (Option<String>, Vec<String>);
+
+/// Builds `letter`, records it and queues its delivery; returns the outbox id. `thread` is read
+/// from the store when not given (a brand-new ticket knows its own). A letter that cannot be
+/// built (an address no server would accept) is recorded as failed, not dropped.
 pub async fn queue(
     tx: &mut Tx,
     cfg: &MailConfig,
+    sender: &Sender,
     letter: &Letter<'_>,
+    thread: Option<Thread>,
     now: i64,
 ) -> Result<String, sqlx::Error> {
-    let (signer, from, _) = identity(tx).await?;
-    let (in_reply_to, previous) = store::thread_ids(tx, letter.ticket_id).await?;
+    let signer = &sender.signer;
+    let from = &sender.from;
+    let (in_reply_to, previous) = match thread {
+        Some(t) => t,
+        None => store::thread_ids(tx, letter.ticket_id).await?,
+    };
     let id = new_id();
     let out = Outbound {
         from: from.clone(),
@@ -87,7 +115,7 @@ pub async fn queue(
         text: letter.text.to_string(),
         html: None,
     };
-    let (subject, message_id, raw, state, error) = match out.build(&signer) {
+    let (subject, message_id, raw, state, error) = match out.build(signer) {
         Ok(b) => (
             b.subject,
             b.message_id,
@@ -116,12 +144,12 @@ pub async fn queue(
             message_id: &message_id,
             raw: &raw,
             state,
+            last_error: error.as_deref(),
             now,
         },
     )
     .await?;
-    if let Some(e) = error {
-        store::mark_outbox_error(tx, &id, &e).await?;
+    if error.is_some() {
         return Ok(id);
     }
     store::insert_mail_id(

@@ -234,14 +234,15 @@ pub struct OutboxRow<'a> {
     pub message_id: &'a str,
     pub raw: &'a str,
     pub state: &'a str,
+    pub last_error: Option<&'a str>,
     pub now: i64,
 }
 
 pub async fn insert_outbox(tx: &mut Tx, r: &OutboxRow<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO mail_outbox (id, ticket_id, ticket_message_id, purpose, sender, recipients, \
-         subject, message_id, raw, state, attempts, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)",
+         subject, message_id, raw, state, attempts, last_error, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12)",
     )
     .bind(r.id)
     .bind(r.ticket_id)
@@ -253,10 +254,42 @@ pub async fn insert_outbox(tx: &mut Tx, r: &OutboxRow<'_>) -> Result<(), sqlx::E
     .bind(r.message_id)
     .bind(r.raw)
     .bind(r.state)
+    .bind(r.last_error)
     .bind(r.now)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Sender settings and one template in a single round trip (the acknowledgement path runs for
+/// every new ticket): (brand, support address, secret, template subject and body).
+pub async fn letter_settings(
+    tx: &mut Tx,
+    template_key: &str,
+) -> Result<(String, String, String, Option<(String, String)>), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT key AS k, value AS a, '' AS b FROM settings WHERE key IN ($1, $2, $3) \
+         UNION ALL SELECT 'template' AS k, subject AS a, body AS b FROM mail_templates WHERE key = $4",
+    )
+    .bind(KEY_BRAND)
+    .bind(KEY_SUPPORT_EMAIL)
+    .bind(SECRET_KEY)
+    .bind(template_key)
+    .fetch_all(&mut **tx)
+    .await?;
+    let (mut brand, mut email, mut secret, mut template) =
+        (String::new(), String::new(), String::new(), None);
+    for r in rows {
+        let k: String = r.try_get("k")?;
+        let a: String = r.try_get("a")?;
+        match k.as_str() {
+            KEY_BRAND => brand = a,
+            KEY_SUPPORT_EMAIL => email = a,
+            SECRET_KEY => secret = a,
+            _ => template = Some((a, r.try_get("b")?)),
+        }
+    }
+    Ok((brand, email, secret, template))
 }
 
 /// One outgoing message as the sender job needs it.
@@ -441,14 +474,4 @@ pub async fn links_of(db: &Db, ticket_id: &str) -> Result<Vec<(i64, String)>, sq
     .iter()
     .map(|r| Ok((r.try_get("number")?, r.try_get("kind")?)))
     .collect()
-}
-
-/// Notes why a letter could not be built (inside the transaction that recorded it).
-pub async fn mark_outbox_error(tx: &mut Tx, id: &str, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE mail_outbox SET last_error = $2 WHERE id = $1")
-        .bind(id)
-        .bind(error)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }

@@ -214,7 +214,7 @@ pub async fn write_new(
     )
     .await?;
     if f.acknowledge && mail.acknowledge && kind == MessageKind::Customer {
-        acknowledge(tx, mail, &id, number, f, security, now).await?;
+        acknowledge(tx, mail, &id, number, f, security, None, now).await?;
     }
     metrics::counter!("opsdesk_tickets_created_total", "channel" => f.channel.as_str())
         .increment(1);
@@ -228,6 +228,8 @@ pub async fn write_new(
 }
 
 /// Queues the acknowledgement from the admin-editable template (its own for security reports).
+/// `inbound` is the Message-ID of the customer's email the acknowledgement answers, if any.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn acknowledge(
     tx: &mut Tx,
     mail: &MailConfig,
@@ -235,24 +237,32 @@ pub(crate) async fn acknowledge(
     number: i64,
     f: &Filing<'_>,
     security: bool,
+    inbound: Option<&str>,
     now: i64,
 ) -> Result<(), AppError> {
     let key = if security { "ack_security" } else { "ack" };
-    let Some((subject, body)) = mail_store::template(tx, key).await? else {
+    let (brand, support, secret, template) = mail_store::letter_settings(tx, key).await?;
+    let Some((subject, body)) = template else {
         return Ok(());
     };
-    let (_, _, brand) = outbox::identity(tx).await?;
+    let sender = outbox::Sender::from_settings(brand, support, secret);
     let reference = format!("#{number}");
     let vars = [
         ("name", f.name),
         ("email", f.email),
         ("ref", reference.as_str()),
         ("subject", f.subject),
-        ("brand", brand.as_str()),
+        ("brand", sender.brand.as_str()),
     ];
+    // A new ticket's conversation is just the customer's message (if it came by email).
+    let thread = (
+        inbound.map(str::to_string),
+        inbound.map(|i| vec![i.to_string()]).unwrap_or_default(),
+    );
     outbox::queue(
         tx,
         mail,
+        &sender,
         &Letter {
             ticket_id: id,
             number,
@@ -264,6 +274,7 @@ pub(crate) async fn acknowledge(
             text: &templates::render(&body, &vars),
             automatic: true,
         },
+        Some(thread),
         now,
     )
     .await?;

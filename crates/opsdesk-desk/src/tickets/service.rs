@@ -448,9 +448,11 @@ async fn write_message(
     let id =
         store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, "web", now).await?;
     if let (Some(mail), MessageKind::Reply) = (mail, kind) {
+        let sender = outbox::identity(&mut tx).await?;
         outbox::queue(
             &mut tx,
             mail,
+            &sender,
             &Letter {
                 ticket_id: &t.id,
                 number: t.number,
@@ -462,6 +464,7 @@ async fn write_message(
                 text: body,
                 automatic: false,
             },
+            None,
             now,
         )
         .await?;

@@ -123,27 +123,22 @@ pub async fn ensure_requester(
     name: &str,
     now: i64,
 ) -> Result<(String, Option<String>, bool), sqlx::Error> {
-    let inserted = sqlx::query(
+    // One round trip: insert, or touch the existing row so RETURNING gives its id.
+    let fresh = opsdesk_core::clock::new_id();
+    let row = sqlx::query(
         "INSERT INTO users (id, email, name, role, security, organization_id, password_hash, disabled, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'customer', 0, NULL, NULL, 0, $4, $4) ON CONFLICT (email) DO NOTHING",
+         VALUES ($1, $2, $3, 'customer', 0, NULL, NULL, 0, $4, $4) \
+         ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id, organization_id",
     )
-    .bind(opsdesk_core::clock::new_id())
+    .bind(&fresh)
     .bind(email)
     .bind(name)
     .bind(now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        > 0;
-    let row = sqlx::query("SELECT id, organization_id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok((
-        row.try_get("id")?,
-        row.try_get("organization_id")?,
-        inserted,
-    ))
+    .fetch_one(&mut **tx)
+    .await?;
+    let id: String = row.try_get("id")?;
+    let inserted = id == fresh;
+    Ok((id, row.try_get("organization_id")?, inserted))
 }
 
 /// Takes the next ticket number (inside the creating transaction, so numbers are never reused).
