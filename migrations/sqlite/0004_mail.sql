@@ -2,8 +2,8 @@
 -- to tickets, a log of every inbound message, the outbox, editable templates, attachments and
 -- links between tickets. Timestamps are Unix milliseconds, booleans 0/1, ids text.
 
--- On SQLite the bytes live in files under the data directory (`blobs/ab/abcdef…`); the row
--- says they exist. On PostgreSQL `data` holds them, so every instance can read them.
+-- Small blobs live in `data`; on SQLite, blobs over 256 KiB live in files under the data
+-- directory (`blobs/ab/abcdef…`) and the row says they exist.
 CREATE TABLE blobs (
     sha256     TEXT PRIMARY KEY,
     size       BIGINT NOT NULL,
