@@ -113,6 +113,8 @@ pub struct MailConfig {
     pub acknowledge: bool,
     /// Attempts at delivering one outgoing message before it is marked failed.
     pub max_attempts: u32,
+    /// Hours after resolution when the requester gets the follow-up email; 0 turns it off.
+    pub followup_hours: u32,
     /// Mailboxes polled over IMAP (`[[mail.imap]]` tables).
     pub imap: Vec<ImapMailbox>,
 }
@@ -182,6 +184,7 @@ impl Default for MailConfig {
             reopen_days: 14,
             acknowledge: true,
             max_attempts: 8,
+            followup_hours: 72,
             imap: Vec::new(),
         }
     }

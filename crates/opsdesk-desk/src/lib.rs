@@ -22,10 +22,16 @@ pub fn capability() -> Capability {
         .route("/desk/tickets/{ref}/reply", post(pages::reply))
         .route("/desk/tickets/{ref}/note", post(pages::note))
         .route("/desk/tickets/{ref}/transition", post(pages::transition))
-        .route("/desk/tickets/{ref}/edit", post(pages::edit));
+        .route("/desk/tickets/{ref}/edit", post(pages::edit))
+        .route(
+            "/desk/tickets/{ref}/unsupported",
+            post(tickets::policy_pages::unsupported),
+        );
     Capability {
         pages: pages as Router<AppState>,
-        api: tickets::api::router().merge(mail::api::router()),
+        api: tickets::api::router()
+            .merge(tickets::policy_api::router())
+            .merge(mail::api::router()),
     }
 }
 
@@ -34,7 +40,9 @@ pub fn register_jobs(
     registry: &mut opsdesk_core::jobs::Registry,
     config: &opsdesk_core::config::Config,
 ) {
-    mail::outbox::register(registry, std::sync::Arc::new(config.mail.clone()));
+    let mail = std::sync::Arc::new(config.mail.clone());
+    mail::outbox::register(registry, mail.clone());
+    tickets::followup::register(registry, mail);
 }
 
 /// Start-up work: the secret that signs outgoing Message-IDs exists before anything is sent.

@@ -293,6 +293,14 @@ pub async fn post_transition(
 ) -> Result<axum::Json<Ticket>, AppError> {
     me.require_write()?;
     Ok(axum::Json(
-        service::transition(&state.db, &me.actor(), me.user(), &reference, input).await?,
+        service::transition(
+            &state.db,
+            &state.config.mail,
+            &me.actor(),
+            me.user(),
+            &reference,
+            input,
+        )
+        .await?,
     ))
 }

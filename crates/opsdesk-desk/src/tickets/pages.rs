@@ -29,7 +29,7 @@ use opsdesk_core::web::pages::{PageError, PageResult, Shell, actor_names, flash,
 
 const PAGE: i64 = 50;
 
-fn require_staff(me: &PageUser) -> Result<(), PageError> {
+pub(crate) fn require_staff(me: &PageUser) -> Result<(), PageError> {
     if me.user().role.is_staff() {
         Ok(())
     } else {
@@ -270,6 +270,8 @@ struct TicketPage {
     others: Vec<Row>,
     /// Automatic mail (acknowledgements) and its delivery.
     automatic_mail: Vec<DeliveryLine>,
+    /// Request types support does not take on (answer with the policy and close).
+    unsupported: Vec<super::policy::UnsupportedType>,
     links: Vec<LinkedTicket>,
     /// Which form was refused (`reply`, `note`, `edit`, or a target state), its errors and text.
     failed: String,
@@ -387,6 +389,7 @@ async fn ticket_page(
             })
             .collect(),
         links,
+        unsupported: super::policy::types(&state.db).await?,
         timeline: timeline
             .into_iter()
             .map(|e| TimelineLine {
@@ -436,7 +439,7 @@ pub async fn ticket(
 
 /// After a ticket form: back to the ticket with `done` as the flash message, or, when the
 /// change was refused, the page again with the errors and what was typed (`draft`).
-async fn answer(
+pub(crate) async fn answer(
     state: &AppState,
     session: &Session,
     me: &PageUser,
@@ -548,9 +551,16 @@ pub async fn transition(
         note: field("note"),
         reason: field("reason"),
     };
-    let outcome = service::transition(&state.db, &me.actor(), me.user(), &reference, input)
-        .await
-        .map(|t| format!("#{} is now {}.", t.number, t.state.label()));
+    let outcome = service::transition(
+        &state.db,
+        &state.config.mail,
+        &me.actor(),
+        me.user(),
+        &reference,
+        input,
+    )
+    .await
+    .map(|t| format!("#{} is now {}.", t.number, t.state.label()));
     answer(&state, &session, &me, &reference, &to, outcome, f).await
 }
 

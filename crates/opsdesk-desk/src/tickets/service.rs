@@ -177,6 +177,7 @@ async fn locked(tx: &mut Tx, db: &Db, t: &Ticket) -> Result<Ticket, AppError> {
 /// Moves a ticket along the flow (staff only).
 pub async fn transition(
     db: &Db,
+    mail: &MailConfig,
     actor: &Actor,
     viewer: &User,
     reference: &str,
@@ -214,6 +215,9 @@ pub async fn transition(
     }
     store::apply_change(&mut tx, &t.id, &change, now).await?;
     event(&mut tx, db, actor, &t, "transition", describe(&change), now).await?;
+    if change.to == State::Resolved {
+        super::followup::schedule(&mut tx, mail, t.number, now).await?;
+    }
     tx.commit().await?;
     refetch(db, t.number).await
 }

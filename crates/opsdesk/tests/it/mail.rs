@@ -75,7 +75,7 @@ async fn post_raw(d: &Desk, raw: &str) -> (u16, Value) {
 }
 
 /// Runs every due job (outgoing mail) now.
-async fn drain(app: &TestApp) {
+pub async fn drain(app: &TestApp) {
     while let Some(_o) = app
         .state
         .runner
@@ -86,7 +86,7 @@ async fn drain(app: &TestApp) {
 }
 
 /// Messages the sink received for `to`, parsed, oldest first (waits briefly for delivery).
-async fn inbox_of(to: &str, at_least: usize) -> Vec<opsdesk_mail::Inbound> {
+pub async fn inbox_of(to: &str, at_least: usize) -> Vec<opsdesk_mail::Inbound> {
     let dir = PathBuf::from(required_env("OPSDESK_TEST_MAILDIR")).join("new");
     for _ in 0..50 {
         let mut found = Vec::new();

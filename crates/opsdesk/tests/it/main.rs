@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod desk;
 mod desk_pages;
+mod desk_policies;
 mod desk_search;
 mod jobs;
 mod mail;
