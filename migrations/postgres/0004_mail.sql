@@ -43,7 +43,7 @@ CREATE INDEX mail_inbound_ticket ON mail_inbound (ticket_id);
 -- Outgoing mail: the exact bytes are built once, so every retry sends the same message.
 CREATE TABLE mail_outbox (
     id                TEXT PRIMARY KEY,
-    ticket_id         TEXT NOT NULL REFERENCES tickets (id),
+    ticket_id         TEXT REFERENCES tickets (id),
     ticket_message_id TEXT REFERENCES ticket_messages (id),
     purpose           TEXT NOT NULL,
     sender            TEXT NOT NULL,

@@ -1,5 +1,6 @@
 -- Desk policies: unsupported request types with their policy answers, the follow-up template,
--- triage rules, canned replies and the phrase lists of the communication rules. Timestamps are
+-- triage rules, canned replies, the phrase lists of the communication rules and portal sign-in
+-- links. Timestamps are
 -- Unix milliseconds, booleans 0/1, ids text, structured values JSON text.
 
 CREATE TABLE unsupported_types (
@@ -70,3 +71,13 @@ CREATE TABLE reply_rule_lists (
     phrases    TEXT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- One-time sign-in links for the customer portal: only the SHA-256 of the token is stored.
+CREATE TABLE login_links (
+    hash       TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users (id),
+    expires_at BIGINT NOT NULL,
+    used_at    BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX login_links_user ON login_links (user_id, created_at);

@@ -2,6 +2,7 @@
 //! server enforces, the agent inbox and ticket page. Plugs into the web shell as a capability.
 
 pub mod mail;
+pub mod portal;
 pub mod seed;
 pub mod support;
 pub mod tickets;
@@ -26,7 +27,15 @@ pub fn capability() -> Capability {
         .route(
             "/desk/tickets/{ref}/unsupported",
             post(tickets::policy_pages::unsupported),
-        );
+        )
+        .route("/portal", get(portal::home))
+        .route("/portal/link", post(portal::request_link))
+        .route(
+            "/portal/login/{token}",
+            get(portal::confirm).post(portal::sign_in),
+        )
+        .route("/portal/tickets/{ref}", get(portal::ticket))
+        .route("/portal/tickets/{ref}/reply", post(portal::reply));
     Capability {
         pages: pages as Router<AppState>,
         api: tickets::api::router()
@@ -58,6 +67,12 @@ pub fn nav() -> Vec<NavItem> {
             label: "Inbox",
             href: "/desk",
             audience: Audience::Staff,
+        },
+        NavItem {
+            key: "portal",
+            label: "My requests",
+            href: "/portal",
+            audience: Audience::Everyone,
         },
         NavItem {
             key: "support",

@@ -221,8 +221,71 @@ fn alternative(head: &mut String, message_id: &str, text: &str, html: &str) -> S
     body
 }
 
+/// A message that is not part of a ticket conversation (a sign-in link): no subject tag, no
+/// marker, no threading headers, always `Auto-Submitted: auto-generated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub from: Address,
+    pub to: Address,
+    pub subject: String,
+    /// The Message-ID without angle brackets.
+    pub message_id: String,
+    pub date_ms: i64,
+    pub text: String,
+}
+
+impl Notice {
+    pub fn build(&self) -> Result<Vec<u8>, BuildError> {
+        let from = mailbox(&self.from)?;
+        let to = mailbox(&self.to)?;
+        let mut head = String::new();
+        head.push_str(&encode::header("Date", &encode::rfc5322_date(self.date_ms)));
+        head.push_str(&encode::header("From", &from));
+        head.push_str(&encode::header("To", &encode::address_list("To", &[to])));
+        head.push_str(&encode::header(
+            "Subject",
+            &encode::unstructured("Subject", &clean::clean_subject(&self.subject)),
+        ));
+        if let Some(id) = encode::angle_id(&self.message_id) {
+            head.push_str(&encode::header("Message-ID", &id));
+        }
+        head.push_str(&encode::header("Auto-Submitted", "auto-generated"));
+        head.push_str(&encode::header("X-Auto-Response-Suppress", "All"));
+        head.push_str(&encode::header("MIME-Version", "1.0"));
+        let body = single_part(&mut head, &clean::clean_body(&self.text));
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(body.as_bytes());
+        Ok(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn notices_are_plain_and_marked_automatic() {
+        let n = super::Notice {
+            from: Address {
+                email: "support@acme.test".into(),
+                name: Some("Acme".into()),
+            },
+            to: Address {
+                email: "pat@customer.test".into(),
+                name: None,
+            },
+            subject: "Your sign-in link\r\nBcc: x@evil.test".into(),
+            message_id: "link.1@acme.test".into(),
+            date_ms: 0,
+            text: "Open https://desk.test/portal/login/abc".into(),
+        };
+        let raw = String::from_utf8(n.build().unwrap()).unwrap();
+        let m = crate::parse(raw.as_bytes()).unwrap();
+        assert!(!m.subject.contains('['), "{}", m.subject);
+        assert!(!raw.contains("\r\nBcc:"), "{raw}");
+        assert!(raw.contains("Auto-Submitted: auto-generated"));
+        assert!(m.text.contains("/portal/login/abc"), "{}", m.text);
+    }
+
     use super::*;
     use crate::{AutoKind, find_marker, parse, strip_quoted};
 

@@ -21,9 +21,14 @@ pub enum Bucket {
 /// Classifies a request by method and path.
 pub fn bucket(method: &axum::http::Method, path: &str) -> Bucket {
     let post = method == axum::http::Method::POST;
-    if post && (path == "/login" || path == "/api/login") {
+    if post && (path == "/login" || path == "/api/login" || path.starts_with("/portal/login/")) {
         Bucket::Login
-    } else if post && (path == "/setup" || path == "/api/setup" || path == "/support/new") {
+    } else if post
+        && (path == "/setup"
+            || path == "/api/setup"
+            || path == "/support/new"
+            || path == "/portal/link")
+    {
         Bucket::Form
     } else if path.starts_with("/api/") && path != "/api/health" {
         Bucket::Api

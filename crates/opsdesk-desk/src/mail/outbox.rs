@@ -135,7 +135,7 @@ pub async fn queue(
         tx,
         &OutboxRow {
             id: &id,
-            ticket_id: letter.ticket_id,
+            ticket_id: Some(letter.ticket_id),
             ticket_message_id: letter.ticket_message_id,
             purpose: letter.purpose,
             sender: &from.email,
@@ -167,6 +167,58 @@ pub async fn queue(
     let mut job = NewJob::now(KIND_SEND, serde_json::json!({ "outbox": id }));
     job.max_attempts = i64::from(cfg.max_attempts.max(1));
     jobs::enqueue(tx, &job).await?;
+    Ok(id)
+}
+
+/// Queues a message that is not about a ticket (a portal sign-in link); returns the outbox id.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_notice(
+    tx: &mut Tx,
+    cfg: &MailConfig,
+    sender: &Sender,
+    to: &Address,
+    purpose: &str,
+    subject: &str,
+    text: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    let message_id = format!("{purpose}.{id}@{}", sender.signer.domain());
+    let notice = opsdesk_mail::Notice {
+        from: sender.from.clone(),
+        to: to.clone(),
+        subject: subject.to_string(),
+        message_id: message_id.clone(),
+        date_ms: now,
+        text: text.to_string(),
+    };
+    let (raw, state, error) = match notice.build() {
+        Ok(b) => (String::from_utf8_lossy(&b).into_owned(), "queued", None),
+        Err(e) => (String::new(), "failed", Some(e.to_string())),
+    };
+    store::insert_outbox(
+        tx,
+        &OutboxRow {
+            id: &id,
+            ticket_id: None,
+            ticket_message_id: None,
+            purpose,
+            sender: &sender.from.email,
+            recipients: &to.email,
+            subject,
+            message_id: &message_id,
+            raw: &raw,
+            state,
+            last_error: error.as_deref(),
+            now,
+        },
+    )
+    .await?;
+    if error.is_none() {
+        let mut job = NewJob::now(KIND_SEND, serde_json::json!({ "outbox": id }));
+        job.max_attempts = i64::from(cfg.max_attempts.max(1));
+        jobs::enqueue(tx, &job).await?;
+    }
     Ok(id)
 }
 

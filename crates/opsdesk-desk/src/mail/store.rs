@@ -225,7 +225,7 @@ pub async fn set_template(
 
 pub struct OutboxRow<'a> {
     pub id: &'a str,
-    pub ticket_id: &'a str,
+    pub ticket_id: Option<&'a str>,
     pub ticket_message_id: Option<&'a str>,
     pub purpose: &'a str,
     pub sender: &'a str,
@@ -325,9 +325,11 @@ pub async fn mark_outbox(
     error: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    // A sent sign-in link is not kept: its token must not sit in the outbox.
     sqlx::query(
         "UPDATE mail_outbox SET state = $2, last_error = $3, attempts = attempts + 1, \
-         sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END WHERE id = $1",
+         sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END, \
+         raw = CASE WHEN $2 = 'sent' AND purpose = 'signin' THEN '' ELSE raw END WHERE id = $1",
     )
     .bind(id)
     .bind(state)

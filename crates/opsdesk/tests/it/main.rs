@@ -18,5 +18,6 @@ mod jobs;
 mod mail;
 mod mail_imap;
 mod multi_instance;
+mod portal;
 mod setup;
 mod tools;

@@ -193,7 +193,7 @@ pub async fn login_submit(
 }
 
 /// Signs the user in on a fresh session id (so a planted id cannot be reused).
-async fn start_session(session: &Session, user_id: &str) -> Result<(), PageError> {
+pub async fn start_session(session: &Session, user_id: &str) -> Result<(), PageError> {
     session
         .cycle_id()
         .await
