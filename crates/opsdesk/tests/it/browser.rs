@@ -12,7 +12,7 @@ use crate::on_both;
 
 on_both!(first_run_journey_in_chromium);
 
-async fn browser() -> Client {
+pub async fn browser() -> Client {
     let driver = required_env("OPSDESK_TEST_WEBDRIVER");
     let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")).keep();
     let mut caps = serde_json::Map::new();
@@ -33,14 +33,14 @@ async fn browser() -> Client {
         .unwrap_or_else(|e| panic!("connecting to chromedriver at {driver}: {e}"))
 }
 
-struct Shots {
-    dir: PathBuf,
-    prefix: &'static str,
-    n: usize,
+pub struct Shots {
+    pub dir: PathBuf,
+    pub prefix: &'static str,
+    pub n: usize,
 }
 
 impl Shots {
-    async fn take(&mut self, c: &Client, name: &str) {
+    pub async fn take(&mut self, c: &Client, name: &str) {
         self.n += 1;
         let png = c
             .screenshot()
@@ -56,7 +56,7 @@ impl Shots {
     }
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub async fn fill(c: &Client, css: &str, text: &str) {
     let el = c
         .find(Locator::Css(css))
         .await
@@ -67,7 +67,7 @@ async fn fill(c: &Client, css: &str, text: &str) {
         .unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
@@ -76,7 +76,7 @@ async fn click(c: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
-async fn path(c: &Client) -> String {
+pub async fn path(c: &Client) -> String {
     c.current_url()
         .await
         .map(|u| u.path().to_string())
@@ -84,7 +84,7 @@ async fn path(c: &Client) -> String {
 }
 
 /// Waits (up to 10 s) for a navigation to land on `expected`; a click does not wait by itself.
-async fn wait_path(c: &Client, expected: &str) {
+pub async fn wait_path(c: &Client, expected: &str) {
     for _ in 0..100 {
         if path(c).await == expected && c.find(Locator::Css("footer")).await.is_ok() {
             return;
@@ -98,7 +98,7 @@ async fn wait_path(c: &Client, expected: &str) {
     );
 }
 
-async fn text(c: &Client) -> String {
+pub async fn text(c: &Client) -> String {
     c.find(Locator::Css("body"))
         .await
         .unwrap_or_else(|e| panic!("{e}"))

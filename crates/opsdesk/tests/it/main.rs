@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod bad_input;
 mod browser;
+mod browser_desk;
 mod cli;
 mod desk;
 mod desk_pages;
