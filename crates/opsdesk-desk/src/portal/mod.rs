@@ -292,6 +292,7 @@ pub async fn ticket(
 pub struct ReplyForm {
     #[serde(default)]
     body: String,
+    confirm: Option<String>,
 }
 
 /// Your reply (a resolved request reopens).
@@ -304,6 +305,7 @@ pub async fn reply(
 ) -> PageResult {
     let input = MessageInput {
         body: f.body.clone(),
+        confirm: f.confirm.as_deref() == Some("true"),
     };
     match service::add_message(
         &state.db,

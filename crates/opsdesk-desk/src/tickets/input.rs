@@ -92,6 +92,10 @@ pub struct TransitionInput {
 #[serde(deny_unknown_fields)]
 pub struct MessageInput {
     pub body: String,
+    /// Send a team reply even though the communication rules found something in it (the
+    /// confirmation is recorded on the timeline). Ignored for notes and customer messages.
+    #[serde(default)]
+    pub confirm: bool,
 }
 
 /// One allowed next move and the fields it needs.

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api;
+pub mod composer;
 pub mod filing;
 pub mod flow;
 pub mod followup;
@@ -14,6 +15,8 @@ pub mod policy_api;
 pub mod policy_pages;
 pub mod policy_store;
 pub mod queries;
+pub mod reply_rules;
 pub mod search;
 pub mod service;
 pub mod store;
+pub mod triage;

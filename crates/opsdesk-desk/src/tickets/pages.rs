@@ -272,6 +272,9 @@ struct TicketPage {
     automatic_mail: Vec<DeliveryLine>,
     /// Request types support does not take on (answer with the policy and close).
     unsupported: Vec<super::policy::UnsupportedType>,
+    canned: Vec<super::composer::Canned>,
+    /// What the communication rules found in the reply the agent tried to send.
+    reply_concerns: Vec<super::composer::Concern>,
     links: Vec<LinkedTicket>,
     /// Which form was refused (`reply`, `note`, `edit`, or a target state), its errors and text.
     failed: String,
@@ -390,6 +393,13 @@ async fn ticket_page(
             .collect(),
         links,
         unsupported: super::policy::types(&state.db).await?,
+        canned: super::composer::canned(&state.db).await?,
+        reply_concerns: if failed == "reply" && errors.contains_key("confirm") {
+            let body = draft.get("body").map(String::as_str).unwrap_or("");
+            super::composer::review(&state.db, body).await?
+        } else {
+            Vec::new()
+        },
         timeline: timeline
             .into_iter()
             .map(|e| TimelineLine {
@@ -417,21 +427,45 @@ async fn ticket_page(
     })
 }
 
+#[derive(Deserialize)]
+pub struct TicketQuery {
+    /// A canned reply to put into the reply box (works without JavaScript).
+    canned: Option<String>,
+}
+
 pub async fn ticket(
     AxState(state): AxState<AppState>,
     session: Session,
     me: PageUser,
     Path(reference): Path<String>,
+    Query(q): Query<TicketQuery>,
 ) -> PageResult {
     require_staff(&me)?;
+    let mut form = "";
+    let mut draft = BTreeMap::new();
+    if let Some(id) = q.canned.filter(|c| !c.is_empty()) {
+        let t = service::visible(&state.db, me.user(), &reference).await?;
+        let brand = opsdesk_core::setup::instance(&state.db)
+            .await
+            .map_err(AppError::from)?
+            .brand_name;
+        if let Some(c) = super::composer::canned(&state.db)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+        {
+            form = "reply";
+            draft.insert("body".into(), super::composer::fill(&c.body, &t, &brand));
+        }
+    }
     let page = ticket_page(
         &state,
         &session,
         me.user(),
         &reference,
-        "",
+        form,
         BTreeMap::new(),
-        BTreeMap::new(),
+        draft,
     )
     .await?;
     Ok(page.into_response())
@@ -457,6 +491,8 @@ pub(crate) async fn answer(
     };
     let mut errors = if e.code == "validation_failed" {
         e.fields
+    } else if e.code == "reply_needs_confirmation" {
+        BTreeMap::from([("confirm".to_string(), e.message.clone())])
     } else if e.code == "invalid_transition" {
         BTreeMap::from([("to".to_string(), e.message.clone())])
     } else {
@@ -478,6 +514,8 @@ fn back(reference: &str) -> Response {
 pub struct BodyForm {
     #[serde(default)]
     body: String,
+    /// `true` when the agent sends a reply the communication rules flagged.
+    confirm: Option<String>,
 }
 
 pub async fn reply(
@@ -490,6 +528,7 @@ pub async fn reply(
     require_staff(&me)?;
     let input = MessageInput {
         body: f.body.clone(),
+        confirm: f.confirm.as_deref() == Some("true"),
     };
     let outcome = service::add_message(
         &state.db,
@@ -515,6 +554,7 @@ pub async fn note(
     require_staff(&me)?;
     let input = MessageInput {
         body: f.body.clone(),
+        confirm: f.confirm.as_deref() == Some("true"),
     };
     let outcome = service::add_note(&state.db, &me.actor(), me.user(), &reference, input)
         .await

@@ -1,12 +1,15 @@
-//! Desk policies over JSON: unsupported request types (list, edit, answer-and-close a ticket).
+//! Desk policies over JSON: unsupported request types (list, edit, answer-and-close a ticket),
+//! the communication-rules review of replies and its phrase lists, canned replies.
 
 use axum::extract::{Path, State as AxState};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::composer::{self, Canned, CannedInput, Concern, RuleLists};
 use super::model::Ticket;
 use super::policy::{self, UnsupportedEdit, UnsupportedInput, UnsupportedType};
+use super::service;
 use opsdesk_core::error::{AppError, ErrorBody};
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::extract::ApiJson;
@@ -21,6 +24,143 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_types))
         .routes(routes!(edit_type))
         .routes(routes!(post_unsupported))
+        .routes(routes!(reply_check))
+        .routes(routes!(get_rules, put_rules))
+        .routes(routes!(list_canned, post_canned))
+        .routes(routes!(delete_canned))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyDraft {
+    pub body: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ReplyReview {
+    /// Empty when the reply follows the communication rules.
+    pub findings: Vec<Concern>,
+}
+
+#[utoipa::path(post, path = "/api/tickets/{ref}/reply-check", tag = "policies", security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Ticket number, e.g. 1042")),
+    request_body = ReplyDraft,
+    responses(
+        (status = 200, description = "What the communication rules find in a draft reply (nothing is sent)", body = ReplyReview),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn reply_check(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(reference): Path<String>,
+    ApiJson(input): ApiJson<ReplyDraft>,
+) -> Result<axum::Json<ReplyReview>, AppError> {
+    me.require_staff()?;
+    service::visible(&state.db, me.user(), &reference).await?;
+    if input.body.chars().count() > service::MAX_BODY {
+        return Err(AppError::field("body", "is longer than 200,000 characters"));
+    }
+    Ok(axum::Json(ReplyReview {
+        findings: composer::review(&state.db, &input.body).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/reply-rules", tag = "policies", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The phrase lists of the communication rules, one phrase a line", body = RuleLists),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn get_rules(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+) -> Result<axum::Json<RuleLists>, AppError> {
+    me.require_staff()?;
+    Ok(axum::Json(composer::rule_lists(&state.db).await?))
+}
+
+#[utoipa::path(put, path = "/api/reply-rules", tag = "policies", security(("bearer" = [])),
+    request_body = RuleLists,
+    responses(
+        (status = 200, description = "Saved", body = RuleLists),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_rules(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<RuleLists>,
+) -> Result<axum::Json<RuleLists>, AppError> {
+    me.require_write()?;
+    Ok(axum::Json(
+        composer::set_rule_lists(&state.db, &me.actor(), me.user(), input).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/canned-replies", tag = "policies", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Canned replies by title", body = Vec<Canned>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn list_canned(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+) -> Result<axum::Json<Vec<Canned>>, AppError> {
+    me.require_staff()?;
+    Ok(axum::Json(composer::canned(&state.db).await?))
+}
+
+#[utoipa::path(post, path = "/api/canned-replies", tag = "policies", security(("bearer" = [])),
+    request_body = CannedInput,
+    responses(
+        (status = 201, description = "Created", body = Canned),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff, or a read-only token", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn post_canned(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<CannedInput>,
+) -> Result<(axum::http::StatusCode, axum::Json<Canned>), AppError> {
+    me.require_write()?;
+    let c = composer::add_canned(&state.db, &me.actor(), me.user(), input).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(c)))
+}
+
+#[utoipa::path(delete, path = "/api/canned-replies/{id}", tag = "policies", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Canned reply id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such canned reply", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn delete_canned(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, AppError> {
+    me.require_write()?;
+    composer::delete_canned(&state.db, &me.actor(), me.user(), &id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/unsupported-types", tag = "policies", security(("bearer" = [])),

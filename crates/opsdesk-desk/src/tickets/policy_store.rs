@@ -58,3 +58,79 @@ pub async fn set_unsupported_type(
     .rows_affected()
         > 0)
 }
+
+/// The admin-edited phrase lists of the communication rules: (kind, one phrase a line).
+pub async fn reply_rule_lists(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query("SELECT kind, phrases FROM reply_rule_lists")
+        .fetch_all(db.read())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("kind")?, r.try_get("phrases")?)))
+        .collect()
+}
+
+pub async fn set_reply_rule_list(
+    tx: &mut Tx,
+    kind: &str,
+    phrases: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO reply_rule_lists (kind, phrases, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (kind) DO UPDATE SET phrases = excluded.phrases, updated_at = excluded.updated_at",
+    )
+    .bind(kind)
+    .bind(phrases)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A canned reply.
+pub struct CannedRow {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+}
+
+pub async fn canned_replies(db: &Db) -> Result<Vec<CannedRow>, sqlx::Error> {
+    sqlx::query("SELECT id, title, body FROM canned_replies ORDER BY title")
+        .fetch_all(db.read())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CannedRow {
+                id: r.try_get("id")?,
+                title: r.try_get("title")?,
+                body: r.try_get("body")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn insert_canned(
+    tx: &mut Tx,
+    id: &str,
+    title: &str,
+    body: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO canned_replies (id, title, body, updated_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(title)
+        .bind(body)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_canned(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM canned_replies WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+        > 0)
+}

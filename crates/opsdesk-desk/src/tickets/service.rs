@@ -420,7 +420,18 @@ pub async fn add_message(
     } else {
         MessageKind::Reply
     };
-    write_message(db, Some(mail), actor, viewer, &seen, kind, &body).await
+    // Every team reply is reviewed against the communication rules before it goes out.
+    let mut confirmed = None;
+    if kind == MessageKind::Reply {
+        let found = super::composer::review(db, &body).await?;
+        if !found.is_empty() {
+            if !input.confirm {
+                return Err(super::composer::needs_confirmation(&found));
+            }
+            confirmed = Some(super::composer::summary(&found));
+        }
+    }
+    write_message(db, Some(mail), actor, viewer, &seen, kind, &body, confirmed).await
 }
 
 /// Adds an internal note (staff only; never shown to customers).
@@ -434,9 +445,22 @@ pub async fn add_note(
     let seen = visible(db, viewer, reference).await?;
     require_staff(viewer)?;
     let body = parse_body(&input.body).map_err(|p| AppError::field("body", p))?;
-    write_message(db, None, actor, viewer, &seen, MessageKind::Note, &body).await
+    write_message(
+        db,
+        None,
+        actor,
+        viewer,
+        &seen,
+        MessageKind::Note,
+        &body,
+        None,
+    )
+    .await
 }
 
+/// Writes a message; `confirmed` names what the communication rules found in a reply the agent
+/// chose to send anyway (recorded on the timeline).
+#[allow(clippy::too_many_arguments)]
 async fn write_message(
     db: &Db,
     mail: Option<&MailConfig>,
@@ -445,6 +469,7 @@ async fn write_message(
     seen: &Ticket,
     kind: MessageKind,
     body: &str,
+    confirmed: Option<String>,
 ) -> Result<Message, AppError> {
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -490,6 +515,18 @@ async fn write_message(
         now,
     )
     .await?;
+    if let Some(found) = confirmed {
+        event(
+            &mut tx,
+            db,
+            actor,
+            &t,
+            "reply_confirmed",
+            format!("sent despite the communication rules: {found}"),
+            now,
+        )
+        .await?;
+    }
     let mut f = facts(&t);
     f.last_reply_at = if kind == MessageKind::Reply {
         Some(now)
