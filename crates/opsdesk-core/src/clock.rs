@@ -10,9 +10,11 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A fresh random id for a new row.
+/// A fresh id for a new row (not a secret: never use it where guessing must be impossible).
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    // Time-ordered (UUIDv7, monotonic within the process): rows written in one transaction
+    // sort in the order they were written, and new rows land at the end of their indexes.
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// Formats a millisecond timestamp as RFC 3339 UTC with milliseconds (`2026-11-23T04:30:00.123Z`).

@@ -172,6 +172,7 @@ pub async fn load(
                     priority: Priority::from_rank(i64::try_from(rng.below(4)).unwrap_or(1)),
                     channel: Channel::Email,
                     requester_id: &requester,
+                    assignee_id: None,
                     organization_id: org.as_deref(),
                     security: cat.security,
                     now,

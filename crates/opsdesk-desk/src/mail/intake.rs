@@ -19,7 +19,8 @@ use crate::tickets::filing::{self, Filing};
 use crate::tickets::flow::{self, StepFields};
 use crate::tickets::model::{Category, Channel, MessageKind, Priority, State, Ticket};
 use crate::tickets::service::{self, MAX_BODY, MAX_SUBJECT};
-use crate::tickets::{search, store as tickets};
+use crate::tickets::triage::Incoming;
+use crate::tickets::{search, store as tickets, triage_service};
 
 /// What became of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -366,6 +367,39 @@ async fn file(
     };
     let subject = subject_of(msg);
     let body = text_of(msg, false);
+    let mailbox = source
+        .mailbox
+        .map(str::to_lowercase)
+        .or_else(|| msg.to.first().map(|a| a.email.to_lowercase()));
+    let triaged = triage_service::triage(
+        ctx.db,
+        &Incoming {
+            sender: &email,
+            subject: &subject,
+            body: &body,
+            mailbox: mailbox.as_deref(),
+            channel: Channel::Email.as_str(),
+        },
+    )
+    .await?;
+    // A security report stays in the Security category whatever a rule says.
+    let mut lines = Vec::new();
+    let category = match (security_category, triaged.category) {
+        (Some(c), _) => Some(c),
+        (None, Some((c, line))) => {
+            lines.push(line);
+            Some(c)
+        }
+        (None, None) => None,
+    };
+    let priority = triaged.priority.map(|(p, line)| {
+        lines.push(line);
+        p
+    });
+    let assignee = triaged.assignee.map(|(a, line)| {
+        lines.push(line);
+        a
+    });
     let filed = filing::write_new(
         tx,
         ctx.db,
@@ -374,13 +408,15 @@ async fn file(
         &Filing {
             subject: &subject,
             body: &body,
-            priority: Priority::Normal,
-            category: security_category.as_ref(),
+            priority: priority.unwrap_or(Priority::Normal),
+            category: category.as_ref(),
             security,
             email: &email,
             name: &name,
             channel: Channel::Email,
             by_staff: None,
+            assignee: assignee.as_ref(),
+            triage: &lines,
             acknowledge: false,
         },
         now,
@@ -401,6 +437,8 @@ async fn file(
             name: &name,
             channel: Channel::Email,
             by_staff: None,
+            assignee: None,
+            triage: &[],
             acknowledge: true,
         };
         filing::acknowledge(

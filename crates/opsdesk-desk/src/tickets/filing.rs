@@ -11,10 +11,12 @@ use opsdesk_core::db::{Db, Tx};
 use opsdesk_core::error::{AppError, Fields};
 
 use super::input::NewTicket;
-use super::model::{Category, Channel, MessageKind, Priority, Ticket};
+use super::model::{Category, Channel, MessageKind, Person, Priority, Ticket};
 use super::search;
 use super::service::{category, parse_body, parse_subject};
 use super::store::{self, NewTicketRow};
+use super::triage::Incoming;
+use super::triage_service;
 use crate::mail::outbox::{self, Letter};
 use crate::mail::{store as mail_store, templates};
 
@@ -32,6 +34,10 @@ pub struct Filing<'a> {
     /// Staff filing on a customer's behalf (their message is then a team reply when they file
     /// for themselves).
     pub by_staff: Option<&'a User>,
+    /// Set by a triage rule.
+    pub assignee: Option<&'a Person>,
+    /// What triage rules did, for the timeline.
+    pub triage: &'a [String],
     /// Send the acknowledgement now (never for automatic mail; the email intake sends it
     /// itself once the customer's Message-ID is stored, so the acknowledgement answers it).
     pub acknowledge: bool,
@@ -109,6 +115,42 @@ pub async fn create(
     else {
         return Err(AppError::bad_request("invalid_input", "invalid ticket"));
     };
+    let triaged = triage_service::triage(
+        db,
+        &Incoming {
+            sender: &email,
+            subject: &subject,
+            body: &body,
+            mailbox: None,
+            channel: channel.as_str(),
+        },
+    )
+    .await?;
+    // What the requester or an agent chose wins over a rule.
+    let mut lines = Vec::new();
+    let explicit_priority = input
+        .priority
+        .as_deref()
+        .is_some_and(|p| !p.trim().is_empty());
+    let priority = match triaged.priority {
+        Some((p, line)) if !explicit_priority => {
+            lines.push(line);
+            p
+        }
+        _ => priority,
+    };
+    let cat = match (cat, triaged.category) {
+        (Some(c), _) => Some(c),
+        (None, Some((c, line))) => {
+            lines.push(line);
+            Some(c)
+        }
+        (None, None) => None,
+    };
+    let assignee = triaged.assignee.map(|(a, line)| {
+        lines.push(line);
+        a
+    });
     let mut tx = db.begin().await?;
     let filed = write_new(
         &mut tx,
@@ -125,6 +167,8 @@ pub async fn create(
             name: &name,
             channel,
             by_staff: by.filter(|u| u.role.is_staff()),
+            assignee: assignee.as_ref(),
+            triage: &lines,
             acknowledge: true,
         },
         now_ms(),
@@ -177,6 +221,7 @@ pub async fn write_new(
             channel: f.channel,
             requester_id: &requester_id,
             organization_id: org_id.as_deref(),
+            assignee_id: f.assignee.map(|a| a.id.as_str()),
             security,
             now,
         },
@@ -207,6 +252,9 @@ pub async fn write_new(
         if security { " (security report)" } else { "" }
     );
     store::insert_event(tx, &id, &actor.label, "create", &detail, now).await?;
+    for line in f.triage {
+        store::insert_event(tx, &id, "system", "triage", line, now).await?;
+    }
     audit::store::append(
         tx,
         db.backend(),

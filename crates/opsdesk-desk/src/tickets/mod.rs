@@ -20,3 +20,4 @@ pub mod search;
 pub mod service;
 pub mod store;
 pub mod triage;
+pub mod triage_service;

@@ -10,6 +10,7 @@ use super::composer::{self, Canned, CannedInput, Concern, RuleLists};
 use super::model::Ticket;
 use super::policy::{self, UnsupportedEdit, UnsupportedInput, UnsupportedType};
 use super::service;
+use super::triage_service::{self, RuleInput, RuleView};
 use opsdesk_core::error::{AppError, ErrorBody};
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::extract::ApiJson;
@@ -28,6 +29,88 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_rules, put_rules))
         .routes(routes!(list_canned, post_canned))
         .routes(routes!(delete_canned))
+        .routes(routes!(list_rules, post_rule))
+        .routes(routes!(put_rule, delete_rule))
+}
+
+#[utoipa::path(get, path = "/api/triage-rules", tag = "policies", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Triage rules in the order they apply", body = Vec<RuleView>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn list_rules(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+) -> Result<axum::Json<Vec<RuleView>>, AppError> {
+    me.require_staff()?;
+    Ok(axum::Json(triage_service::rules(&state.db).await?))
+}
+
+#[utoipa::path(post, path = "/api/triage-rules", tag = "policies", security(("bearer" = [])),
+    request_body = RuleInput,
+    responses(
+        (status = 201, description = "Created", body = RuleView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn post_rule(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> Result<(axum::http::StatusCode, axum::Json<RuleView>), AppError> {
+    me.require_write()?;
+    let r = triage_service::save(&state.db, &me.actor(), me.user(), None, input).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(r)))
+}
+
+#[utoipa::path(put, path = "/api/triage-rules/{id}", tag = "policies", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Rule id")),
+    request_body = RuleInput,
+    responses(
+        (status = 200, description = "Saved", body = RuleView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such rule", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_rule(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> Result<axum::Json<RuleView>, AppError> {
+    me.require_write()?;
+    Ok(axum::Json(
+        triage_service::save(&state.db, &me.actor(), me.user(), Some(&id), input).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/triage-rules/{id}", tag = "policies", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Rule id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such rule", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn delete_rule(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, AppError> {
+    me.require_write()?;
+    triage_service::delete(&state.db, &me.actor(), me.user(), &id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]

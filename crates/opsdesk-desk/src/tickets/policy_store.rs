@@ -134,3 +134,67 @@ pub async fn delete_canned(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
         .rows_affected()
         > 0)
 }
+
+/// Triage rules in the order they apply.
+pub async fn triage_rules(db: &Db) -> Result<Vec<super::triage::Rule>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, name, position, enabled, conditions, actions FROM triage_rules ORDER BY position, id",
+    )
+    .fetch_all(db.read())
+    .await?
+    .iter()
+    .map(|r| {
+        let when: String = r.try_get("conditions")?;
+        let then: String = r.try_get("actions")?;
+        Ok(super::triage::Rule {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            position: r.try_get("position")?,
+            enabled: r.try_get::<i64, _>("enabled")? != 0,
+            when: serde_json::from_str(&when).unwrap_or_default(),
+            then: serde_json::from_str(&then).unwrap_or_default(),
+        })
+    })
+    .collect()
+}
+
+/// Inserts or replaces a rule.
+pub async fn save_triage_rule(
+    tx: &mut Tx,
+    rule: &super::triage::Rule,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO triage_rules (id, name, position, enabled, conditions, actions, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+         position = excluded.position, enabled = excluded.enabled, conditions = excluded.conditions, \
+         actions = excluded.actions, updated_at = excluded.updated_at",
+    )
+    .bind(&rule.id)
+    .bind(&rule.name)
+    .bind(rule.position)
+    .bind(opsdesk_core::db::flag(rule.enabled))
+    .bind(serde_json::to_string(&rule.when).unwrap_or_default())
+    .bind(serde_json::to_string(&rule.then).unwrap_or_default())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn triage_rule_exists(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM triage_rules WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
+pub async fn delete_triage_rule(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM triage_rules WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+        > 0)
+}

@@ -159,6 +159,7 @@ pub struct NewTicketRow<'a> {
     pub channel: Channel,
     pub requester_id: &'a str,
     pub organization_id: Option<&'a str>,
+    pub assignee_id: Option<&'a str>,
     pub security: bool,
     pub now: i64,
 }
@@ -166,8 +167,8 @@ pub struct NewTicketRow<'a> {
 pub async fn insert_ticket(tx: &mut Tx, t: &NewTicketRow<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO tickets (id, number, subject, state, category_id, priority, channel, requester_id, \
-         organization_id, security, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $10)",
+         organization_id, security, created_at, updated_at, assignee_id) \
+         VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $10, $11)",
     )
     .bind(t.id)
     .bind(t.number)
@@ -179,6 +180,7 @@ pub async fn insert_ticket(tx: &mut Tx, t: &NewTicketRow<'_>) -> Result<(), sqlx
     .bind(t.organization_id)
     .bind(flag(t.security))
     .bind(t.now)
+    .bind(t.assignee_id)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -193,5 +193,13 @@ async fn schemathesis_finds_no_errors_or_schema_violations(backend: Backend) {
         tested >= 14 && report.contains(&format!("Selected: {tested}/{tested}")),
         "not every operation was tested:\n{report}"
     );
-    assert!(!report.contains(" failed"), "{report}");
+    // "N failed" counts and the FAILURES/ERRORS sections are defects; warnings are not (for
+    // example "Authentication failed" when the run demoted its own admin through the API).
+    let counted_failure = report
+        .match_indices(" failed")
+        .any(|(i, _)| report[..i].ends_with(|c: char| c.is_ascii_digit()));
+    assert!(
+        !counted_failure && !report.contains("= FAILURES =") && !report.contains("= ERRORS ="),
+        "{report}"
+    );
 }
