@@ -28,6 +28,14 @@ pub fn capability() -> Capability {
             "/desk/tickets/{ref}/unsupported",
             post(tickets::policy_pages::unsupported),
         )
+        .route(
+            "/desk/tickets/{ref}/merge",
+            post(tickets::policy_pages::merge),
+        )
+        .route(
+            "/desk/tickets/{ref}/link",
+            post(tickets::policy_pages::link),
+        )
         .route("/portal", get(portal::home))
         .route("/portal/link", post(portal::request_link))
         .route(

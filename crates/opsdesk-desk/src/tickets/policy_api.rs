@@ -7,6 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::composer::{self, Canned, CannedInput, Concern, RuleLists};
+use super::merge::{self, OtherTicket};
 use super::model::Ticket;
 use super::policy::{self, UnsupportedEdit, UnsupportedInput, UnsupportedType};
 use super::service;
@@ -31,6 +32,59 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_canned))
         .routes(routes!(list_rules, post_rule))
         .routes(routes!(put_rule, delete_rule))
+        .routes(routes!(post_merge))
+        .routes(routes!(post_link))
+}
+
+#[utoipa::path(post, path = "/api/tickets/{ref}/merge", tag = "tickets", security(("bearer" = [])),
+    params(("ref" = String, Path, description = "The duplicate, e.g. 1043")),
+    request_body = OtherTicket,
+    responses(
+        (status = 200, description = "The kept ticket, now with the duplicate's conversation; the duplicate is closed", body = Ticket),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 409, description = "One of the tickets is closed", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Not a ticket that can be merged into", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn post_merge(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(reference): Path<String>,
+    ApiJson(input): ApiJson<OtherTicket>,
+) -> Result<axum::Json<Ticket>, AppError> {
+    me.require_write()?;
+    Ok(axum::Json(
+        merge::merge(&state.db, &me.actor(), me.user(), &reference, input).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/tickets/{ref}/links", tag = "tickets", security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Ticket number, e.g. 1042")),
+    request_body = OtherTicket,
+    responses(
+        (status = 200, description = "Linked both ways", body = Ticket),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Not a ticket that can be linked", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn post_link(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(reference): Path<String>,
+    ApiJson(input): ApiJson<OtherTicket>,
+) -> Result<axum::Json<Ticket>, AppError> {
+    me.require_write()?;
+    Ok(axum::Json(
+        merge::link(&state.db, &me.actor(), me.user(), &reference, input).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/triage-rules", tag = "policies", security(("bearer" = [])),

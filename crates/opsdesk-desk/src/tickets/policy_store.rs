@@ -198,3 +198,29 @@ pub async fn delete_triage_rule(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Err
         .rows_affected()
         > 0)
 }
+
+/// Moves every message, attachment and known Message-ID of one ticket to another (a merge);
+/// returns the moved messages' (kind, body) for the search document.
+pub async fn move_conversation(
+    tx: &mut Tx,
+    from: &str,
+    into: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let moved = sqlx::query("SELECT kind, body FROM ticket_messages WHERE ticket_id = $1")
+        .bind(from)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("kind")?, r.try_get("body")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    for table in ["ticket_messages", "ticket_attachments", "mail_ids"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET ticket_id = $2 WHERE ticket_id = $1"
+        )))
+        .bind(from)
+        .bind(into)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(moved)
+}

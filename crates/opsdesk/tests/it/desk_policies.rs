@@ -10,7 +10,8 @@ use crate::on_both;
 
 on_both!(
     unsupported_requests_get_the_policy_answer_and_close,
-    resolved_tickets_get_one_follow_up_unless_reopened
+    resolved_tickets_get_one_follow_up_unless_reopened,
+    duplicates_merge_and_related_tickets_link
 );
 
 async fn walk_to_resolved(d: &Desk, n: i64) {
@@ -250,5 +251,171 @@ async fn resolved_tickets_get_one_follow_up_unless_reopened(backend: Backend) {
     assert_eq!(
         last["detail"],
         "no follow-up sent: the ticket is triaged now"
+    );
+}
+
+async fn duplicates_merge_and_related_tickets_link(backend: Backend) {
+    let d = mail_desk(backend, |_| {}).await;
+    let customer = format!(
+        "dup-{}@customer.test",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    // The same problem twice by email; the second one is the duplicate.
+    let mail = |subject: &str, id: &str, body: &str| {
+        format!(
+            "From: <{customer}>\r\nTo: support@example.com\r\nSubject: {subject}\r\nMessage-ID: <{id}@customer.test>\r\n\r\n{body}\r\n"
+        )
+    };
+    let post = |raw: String| {
+        let c = d.app.client.clone();
+        let url = d.app.url("/api/inbound/email");
+        let token = d.agent.clone();
+        async move { read(c.post(url).bearer_auth(token).body(raw)).await.json() }
+    };
+    let kept = post(mail("Login fails", "first", "Cannot log in")).await["ticket"]
+        .as_str()
+        .unwrap_or("")
+        .trim_start_matches('#')
+        .to_string();
+    let dup = post(mail("Login still fails", "second", "Still cannot log in")).await["ticket"]
+        .as_str()
+        .unwrap_or("")
+        .trim_start_matches('#')
+        .to_string();
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{dup}/notes"),
+            json!({"body": "Saw this in the auth log"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+
+    // Bad merges are refused with the reason.
+    for (target, why) in [
+        (dup.clone(), "this ticket"),
+        ("99999".to_string(), "can see"),
+        ("abc".to_string(), "ticket number"),
+    ] {
+        let r = d
+            .post(
+                &d.agent,
+                &format!("/api/tickets/{dup}/merge"),
+                json!({"ticket": target}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert!(
+            r.json()["error"]["fields"]["ticket"]
+                .as_str()
+                .unwrap_or("")
+                .contains(why),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(
+        d.post(
+            &d.alice,
+            &format!("/api/tickets/{dup}/merge"),
+            json!({"ticket": kept})
+        )
+        .await
+        .status,
+        404
+    );
+
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{dup}/merge"),
+            json!({"ticket": format!("#{kept}")}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let k = d
+        .get(&d.agent, &format!("/api/tickets/{kept}"))
+        .await
+        .json();
+    let bodies: Vec<&str> = k["messages"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|x| x["body"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        bodies,
+        vec![
+            "Cannot log in",
+            "Still cannot log in",
+            "Saw this in the auth log"
+        ]
+    );
+    let old = d.get(&d.agent, &format!("/api/tickets/{dup}")).await.json();
+    assert_eq!(
+        (old["state"].as_str(), old["close_reason"].as_str()),
+        (
+            Some("closed"),
+            Some(format!("Merged into #{kept}").as_str())
+        )
+    );
+    assert_eq!(old["links"][0]["kind"], "merged");
+    // The merged conversation is found by search in the kept ticket.
+    let found = d
+        .get(&d.agent, "/api/tickets?q=still%20cannot")
+        .await
+        .json();
+    let numbers: Vec<String> = found["items"]
+        .as_array()
+        .map(|a| a.iter().map(|t| t["number"].to_string()).collect())
+        .unwrap_or_default();
+    assert!(numbers.contains(&kept), "{numbers:?}");
+    // A reply to the duplicate's thread now lands in the kept ticket.
+    let r = post(format!("From: <{customer}>\r\nTo: support@example.com\r\nSubject: Re: Login still fails\r\nMessage-ID: <third@customer.test>\r\nIn-Reply-To: <second@customer.test>\r\n\r\nAny news?\r\n")).await;
+    assert_eq!(r["ticket"], format!("#{kept}"), "{r}");
+    // Merging into a closed ticket is refused.
+    let third = d.file(&d.alice, "Other thing", json!({})).await;
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{third}/merge"),
+            json!({"ticket": dup}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (409, "invalid_transition"),
+        "{}",
+        r.text
+    );
+
+    // Linking related tickets shows the link on both.
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{third}/links"),
+            json!({"ticket": kept}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let k = d
+        .get(&d.agent, &format!("/api/tickets/{kept}"))
+        .await
+        .json();
+    let kinds: Vec<(String, String)> = k["links"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|l| {
+                    (
+                        l["number"].to_string(),
+                        l["kind"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        kinds.contains(&(third.to_string(), "related".into()))
+            && kinds.contains(&(dup.clone(), "merged".into())),
+        "{kinds:?}"
     );
 }
