@@ -6,21 +6,34 @@ pub mod portal;
 pub mod seed;
 pub mod support;
 pub mod tickets;
+pub mod uploads;
 
 use axum::Router;
 use axum::routing::{get, post};
 use opsdesk_core::web::nav::{Audience, NavItem};
 use opsdesk_core::web::{AppState, Capability};
 
+/// Forms with files enforce their own limits ([mail] max_attachment_bytes per file,
+/// max_message_bytes in all) while reading; the global 2 MB body limit is lifted for them only.
+fn no_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::disable()
+}
+
 /// The desk's pages and API.
 pub fn capability() -> Capability {
     use tickets::pages;
     let pages = Router::new()
-        .route("/support/new", get(support::form).post(support::submit))
+        .route(
+            "/support/new",
+            get(support::form).post(support::submit).layer(no_limit()),
+        )
         .route("/support/thanks", get(support::thanks))
         .route("/desk", get(pages::inbox))
         .route("/desk/tickets/{ref}", get(pages::ticket))
-        .route("/desk/tickets/{ref}/reply", post(pages::reply))
+        .route(
+            "/desk/tickets/{ref}/reply",
+            post(pages::reply).layer(no_limit()),
+        )
         .route("/desk/tickets/{ref}/note", post(pages::note))
         .route("/desk/tickets/{ref}/transition", post(pages::transition))
         .route("/desk/tickets/{ref}/edit", post(pages::edit))
@@ -43,7 +56,10 @@ pub fn capability() -> Capability {
             get(portal::confirm).post(portal::sign_in),
         )
         .route("/portal/tickets/{ref}", get(portal::ticket))
-        .route("/portal/tickets/{ref}/reply", post(portal::reply));
+        .route(
+            "/portal/tickets/{ref}/reply",
+            post(portal::reply).layer(no_limit()),
+        );
     Capability {
         pages: pages as Router<AppState>,
         api: tickets::api::router()

@@ -14,8 +14,8 @@ use tower_sessions::Session;
 use crate::tickets::filing;
 use crate::tickets::model::{Category, Channel};
 use crate::tickets::service::NewTicket;
+use crate::uploads::FormWithFiles;
 use opsdesk_core::web::AppState;
-use opsdesk_core::web::extract::ApiForm;
 use opsdesk_core::web::identity::Caller;
 use opsdesk_core::web::pages::{PageResult, Shell, field_errors, flash};
 
@@ -85,8 +85,16 @@ pub async fn submit(
     State(state): State<AppState>,
     session: Session,
     caller: Caller,
-    ApiForm(form): ApiForm<SupportForm>,
+    upload: FormWithFiles,
 ) -> PageResult {
+    let form = SupportForm {
+        name: upload.text("name"),
+        email: upload.text("email"),
+        category: upload.text("category"),
+        subject: upload.text("subject"),
+        description: upload.text("description"),
+        website: upload.text("website"),
+    };
     if !form.website.trim().is_empty() {
         // A bot filled the hidden field: answer as if it worked, keep nothing, count it.
         metrics::counter!("opsdesk_support_form_spam_total").increment(1);
@@ -109,6 +117,7 @@ pub async fn submit(
         user,
         Channel::Web,
         input,
+        Some((&crate::mail::api::blobs(&state), &upload.files)),
     )
     .await
     {

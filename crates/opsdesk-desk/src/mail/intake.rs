@@ -417,6 +417,7 @@ async fn file(
             by_staff: None,
             assignee: assignee.as_ref(),
             triage: &lines,
+            files: None,
             acknowledge: false,
         },
         now,
@@ -439,6 +440,7 @@ async fn file(
             by_staff: None,
             assignee: None,
             triage: &[],
+            files: None,
             acknowledge: true,
         };
         filing::acknowledge(

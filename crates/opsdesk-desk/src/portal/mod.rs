@@ -288,32 +288,28 @@ pub async fn ticket(
     )
 }
 
-#[derive(Deserialize)]
-pub struct ReplyForm {
-    #[serde(default)]
-    body: String,
-    confirm: Option<String>,
-}
-
 /// Your reply (a resolved request reopens).
 pub async fn reply(
     State(state): State<AppState>,
     session: Session,
     me: PageUser,
     Path(reference): Path<String>,
-    ApiForm(f): ApiForm<ReplyForm>,
+    f: crate::uploads::FormWithFiles,
 ) -> PageResult {
     let input = MessageInput {
-        body: f.body.clone(),
-        confirm: f.confirm.as_deref() == Some("true"),
+        body: f.text("body"),
+        confirm: false,
     };
-    match service::add_message(
+    let blobs = crate::mail::api::blobs(&state);
+    let files = Some((&blobs, f.files.as_slice()));
+    match service::add_message_with_files(
         &state.db,
         &state.config.mail,
         &me.actor(),
         me.user(),
         &reference,
         input,
+        files,
     )
     .await
     {
@@ -328,8 +324,15 @@ pub async fn reply(
                 .get("body")
                 .map(|p| format!("Your reply {p}."))
                 .unwrap_or(e.message);
-            let page =
-                ticket_page(&state, &session, &me, &reference, Some(problem), f.body).await?;
+            let page = ticket_page(
+                &state,
+                &session,
+                &me,
+                &reference,
+                Some(problem),
+                f.text("body"),
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(PageError(e)),

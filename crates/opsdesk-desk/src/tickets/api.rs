@@ -167,6 +167,7 @@ pub async fn create(
         Some(me.user()),
         Channel::Api,
         input,
+        None,
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(t)).into_response())

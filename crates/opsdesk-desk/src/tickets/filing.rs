@@ -19,6 +19,8 @@ use super::triage::Incoming;
 use super::triage_service;
 use crate::mail::outbox::{self, Letter};
 use crate::mail::{store as mail_store, templates};
+use crate::uploads::Upload;
+use opsdesk_core::blobs::Blobs;
 
 /// A checked new ticket, ready to be written.
 pub struct Filing<'a> {
@@ -38,6 +40,8 @@ pub struct Filing<'a> {
     pub assignee: Option<&'a Person>,
     /// What triage rules did, for the timeline.
     pub triage: &'a [String],
+    /// Files uploaded with the first message, and where to keep them.
+    pub files: Option<(&'a Blobs, &'a [Upload])>,
     /// Send the acknowledgement now (never for automatic mail; the email intake sends it
     /// itself once the customer's Message-ID is stored, so the acknowledgement answers it).
     pub acknowledge: bool,
@@ -61,6 +65,7 @@ pub async fn create(
     by: Option<&User>,
     channel: Channel,
     input: NewTicket,
+    files: Option<(&Blobs, &[Upload])>,
 ) -> Result<Ticket, AppError> {
     let mut fields = Fields::default();
     let subject = fields.check("subject", parse_subject(&input.subject));
@@ -169,6 +174,7 @@ pub async fn create(
             by_staff: by.filter(|u| u.role.is_staff()),
             assignee: assignee.as_ref(),
             triage: &lines,
+            files,
             acknowledge: true,
         },
         now_ms(),
@@ -241,6 +247,9 @@ pub async fn write_new(
         now,
     )
     .await?;
+    if let Some((blobs, files)) = f.files {
+        crate::uploads::keep(tx, blobs, &id, &message_id, files, now).await?;
+    }
     search::create(tx, db.backend(), number, f.subject, f.body, "").await?;
     let detail = format!(
         "#{number} via {} from {}{}{}",

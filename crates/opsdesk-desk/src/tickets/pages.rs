@@ -523,24 +523,27 @@ pub async fn reply(
     session: Session,
     me: PageUser,
     Path(reference): Path<String>,
-    ApiForm(f): ApiForm<BodyForm>,
+    f: crate::uploads::FormWithFiles,
 ) -> PageResult {
     require_staff(&me)?;
+    let body = f.text("body");
     let input = MessageInput {
-        body: f.body.clone(),
-        confirm: f.confirm.as_deref() == Some("true"),
+        body: body.clone(),
+        confirm: f.text("confirm") == "true",
     };
-    let outcome = service::add_message(
+    let blobs = crate::mail::api::blobs(&state);
+    let outcome = service::add_message_with_files(
         &state.db,
         &state.config.mail,
         &me.actor(),
         me.user(),
         &reference,
         input,
+        Some((&blobs, &f.files)),
     )
     .await
     .map(|_| "Reply added.".to_string());
-    let draft = BTreeMap::from([("body".into(), f.body)]);
+    let draft = BTreeMap::from([("body".into(), body)]);
     answer(&state, &session, &me, &reference, "reply", outcome, draft).await
 }
 

@@ -15,8 +15,10 @@ use super::search;
 use super::store::{self, FieldsRow};
 use crate::mail::outbox::{self, Letter};
 use crate::mail::store as mail_store;
+use crate::uploads::Upload;
 use opsdesk_core::accounts::{Role, User};
 use opsdesk_core::audit::{self, Actor};
+use opsdesk_core::blobs::Blobs;
 use opsdesk_core::clock::now_ms;
 use opsdesk_core::config::MailConfig;
 use opsdesk_core::db::{Db, Tx};
@@ -413,6 +415,19 @@ pub async fn add_message(
     reference: &str,
     input: MessageInput,
 ) -> Result<Message, AppError> {
+    add_message_with_files(db, mail, actor, viewer, reference, input, None).await
+}
+
+/// [`add_message`] with files uploaded alongside it.
+pub async fn add_message_with_files(
+    db: &Db,
+    mail: &MailConfig,
+    actor: &Actor,
+    viewer: &User,
+    reference: &str,
+    input: MessageInput,
+    files: Option<(&Blobs, &[Upload])>,
+) -> Result<Message, AppError> {
     let seen = visible(db, viewer, reference).await?;
     let body = parse_body(&input.body).map_err(|p| AppError::field("body", p))?;
     let kind = if viewer.role == Role::Customer {
@@ -431,7 +446,16 @@ pub async fn add_message(
             confirmed = Some(super::composer::summary(&found));
         }
     }
-    write_message(db, Some(mail), actor, viewer, &seen, kind, &body, confirmed).await
+    let extra = Extra { confirmed, files };
+    write_message(db, Some(mail), actor, viewer, &seen, kind, &body, extra).await
+}
+
+/// What a message may carry besides its text.
+#[derive(Default)]
+struct Extra<'a> {
+    /// What the communication rules found in a reply the agent chose to send anyway.
+    confirmed: Option<String>,
+    files: Option<(&'a Blobs, &'a [Upload])>,
 }
 
 /// Adds an internal note (staff only; never shown to customers).
@@ -453,13 +477,12 @@ pub async fn add_note(
         &seen,
         MessageKind::Note,
         &body,
-        None,
+        Extra::default(),
     )
     .await
 }
 
-/// Writes a message; `confirmed` names what the communication rules found in a reply the agent
-/// chose to send anyway (recorded on the timeline).
+/// Writes a message with its files; a confirmed reply's findings go on the timeline.
 #[allow(clippy::too_many_arguments)]
 async fn write_message(
     db: &Db,
@@ -469,13 +492,17 @@ async fn write_message(
     seen: &Ticket,
     kind: MessageKind,
     body: &str,
-    confirmed: Option<String>,
+    extra: Extra<'_>,
 ) -> Result<Message, AppError> {
+    let Extra { confirmed, files } = extra;
     let now = now_ms();
     let mut tx = db.begin().await?;
     let t = locked(&mut tx, db, seen).await?;
     let id =
         store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, "web", now).await?;
+    if let Some((blobs, files)) = files {
+        crate::uploads::keep(&mut tx, blobs, &t.id, &id, files, now).await?;
+    }
     if let (Some(mail), MessageKind::Reply) = (mail, kind) {
         let sender = outbox::identity(&mut tx).await?;
         outbox::queue(

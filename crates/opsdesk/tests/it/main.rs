@@ -17,6 +17,7 @@ mod desk_pages;
 mod desk_policies;
 mod desk_search;
 mod desk_triage;
+mod desk_uploads;
 mod jobs;
 mod mail;
 mod mail_imap;
