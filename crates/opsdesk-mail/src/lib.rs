@@ -18,7 +18,7 @@ pub mod quote;
 pub mod threading;
 
 pub use auto::AutoKind;
-pub use outbound::{BuildError, Built, Notice, Outbound};
+pub use outbound::{BuildError, Built, Notice, OutAttachment, Outbound};
 pub use parse::{Address, Attachment, Inbound, ParseError, parse};
 pub use quote::{REPLY_SEPARATOR, strip_quoted};
 pub use threading::{

@@ -44,6 +44,17 @@ pub struct Outbound {
     /// An HTML rendering of the same text, produced by our templates (escaped there); it is
     /// sent as the text/html alternative.
     pub html: Option<String>,
+    /// Files sent along (multipart/mixed, base64).
+    pub attachments: Vec<OutAttachment>,
+}
+
+/// A file attached to an outgoing message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutAttachment {
+    pub filename: String,
+    /// `type/subtype`; anything else is sent as `application/octet-stream`.
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 /// A built message.
@@ -130,9 +141,25 @@ impl Outbound {
 
         let marker = body_marker(self.ticket_number, signer);
         let text = plain_body(&self.text, &marker);
-        let body = match &self.html {
-            None => single_part(&mut head, &text),
-            Some(html) => alternative(&mut head, &message_id, &text, &html_body(html, &marker)),
+        let body = if self.attachments.is_empty() {
+            match &self.html {
+                None => single_part(&mut head, &text),
+                Some(html) => {
+                    alternative(&mut head, &message_id, &text, &html_body(html, &marker))
+                }
+            }
+        } else {
+            let mut inner_head = String::new();
+            let inner = match &self.html {
+                None => single_part(&mut inner_head, &text),
+                Some(html) => alternative(
+                    &mut inner_head,
+                    &format!("{message_id}.text"),
+                    &text,
+                    &html_body(html, &marker),
+                ),
+            };
+            mixed(&mut head, &message_id, &inner_head, &inner, &self.attachments)
         };
 
         let mut bytes = head.into_bytes();
@@ -216,6 +243,63 @@ fn alternative(head: &mut String, message_id: &str, text: &str, html: &str) -> S
         body.push_str("\r\n");
         body.push_str(&encode::quoted_printable(content));
         body.push_str("\r\n");
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    body
+}
+
+/// multipart/mixed: the text part(s) first, then each file as a base64 attachment.
+fn mixed(
+    head: &mut String,
+    message_id: &str,
+    inner_head: &str,
+    inner: &str,
+    files: &[OutAttachment],
+) -> String {
+    use base64::Engine as _;
+    let digest = Sha256::digest(format!("{message_id}.mixed").as_bytes());
+    let boundary = format!("=_opsdesk_m{}", &hex::encode(digest)[..24]);
+    head.push_str(&encode::header(
+        "Content-Type",
+        &format!("multipart/mixed;\r\n boundary=\"{boundary}\""),
+    ));
+    let mut body = format!("--{boundary}\r\n{inner_head}\r\n{inner}\r\n");
+    for f in files {
+        let name = clean::sanitize_filename(&f.filename);
+        let ascii: String = name
+            .chars()
+            .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+            .collect();
+        let encoded: String = name
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let ctype = if f.content_type.split_once('/').is_some()
+            && f.content_type.chars().all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
+        {
+            f.content_type.as_str()
+        } else {
+            "application/octet-stream"
+        };
+        body.push_str(&format!("--{boundary}\r\n"));
+        body.push_str(&encode::header("Content-Type", &format!("{ctype}; name=\"{ascii}\"")));
+        body.push_str(&encode::header(
+            "Content-Disposition",
+            &format!("attachment; filename=\"{ascii}\";\r\n filename*=utf-8''{encoded}"),
+        ));
+        body.push_str(&encode::header("Content-Transfer-Encoding", "base64"));
+        body.push_str("\r\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&f.data);
+        for line in b64.as_bytes().chunks(76) {
+            body.push_str(&String::from_utf8_lossy(line));
+            body.push_str("\r\n");
+        }
     }
     body.push_str(&format!("--{boundary}--\r\n"));
     body
@@ -314,7 +398,25 @@ mod tests {
             date_ms: 1_741_079_700_000,
             text: "Hi Ann,\n\nplease clear the cache.\n".into(),
             html: None,
+            attachments: Vec::new(),
         }
+    }
+
+    #[test]
+    fn attachments_go_out_as_base64_parts_and_parse_back() {
+        let mut out = reply();
+        out.attachments = vec![super::OutAttachment {
+            filename: "Übersicht \"Q3\".pdf".into(),
+            content_type: "application/pdf".into(),
+            data: (0..5000u32).map(|i| (i % 256) as u8).collect(),
+        }];
+        let built = out.build(&signer()).unwrap();
+        let m = crate::parse(&built.bytes).unwrap();
+        assert_eq!(m.attachments.len(), 1, "{}", String::from_utf8_lossy(&built.bytes));
+        assert_eq!(m.attachments[0].data, out.attachments[0].data);
+        assert!(m.attachments[0].filename.contains("bersicht"), "{}", m.attachments[0].filename);
+        assert!(m.text.contains(&out.text.lines().next().unwrap().to_string()), "{}", m.text);
+        assert!(built.bytes.is_ascii());
     }
 
     #[test]

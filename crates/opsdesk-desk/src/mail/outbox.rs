@@ -32,6 +32,8 @@ pub struct Letter<'a> {
     pub text: &'a str,
     /// Automatic mail (acknowledgements) is marked `Auto-Submitted: auto-replied`.
     pub automatic: bool,
+    /// Files sent along.
+    pub files: &'a [crate::uploads::Upload],
 }
 
 /// Who sends: the signer of our Message-IDs, the From address and the brand name.
@@ -114,6 +116,15 @@ pub async fn queue(
         date_ms: now,
         text: letter.text.to_string(),
         html: None,
+        attachments: letter
+            .files
+            .iter()
+            .map(|f| opsdesk_mail::OutAttachment {
+                filename: f.filename.clone(),
+                content_type: f.content_type.clone(),
+                data: f.data.clone(),
+            })
+            .collect(),
     };
     let (subject, message_id, raw, state, error) = match out.build(signer) {
         Ok(b) => (

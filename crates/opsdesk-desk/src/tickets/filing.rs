@@ -330,6 +330,7 @@ pub(crate) async fn acknowledge(
             subject: &templates::render(&subject, &vars),
             text: &templates::render(&body, &vars),
             automatic: true,
+            files: &[],
         },
         Some(thread),
         now,

@@ -99,6 +99,7 @@ pub async fn send(db: &Db, cfg: &MailConfig, number: i64, resolved_at: i64) -> a
             subject: &templates::render(&subject, &vars),
             text: &templates::render(&body, &vars),
             automatic: true,
+            files: &[],
         },
         None,
         now,

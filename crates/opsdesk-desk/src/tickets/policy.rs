@@ -123,6 +123,7 @@ pub async fn mark_unsupported(
             subject: &t.subject,
             text: &answer,
             automatic: false,
+            files: &[],
         },
         None,
         now,

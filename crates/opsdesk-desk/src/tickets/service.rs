@@ -504,6 +504,7 @@ async fn write_message(
         crate::uploads::keep(&mut tx, blobs, &t.id, &id, files, now).await?;
     }
     if let (Some(mail), MessageKind::Reply) = (mail, kind) {
+        let reply_files = files.map(|(_, f)| f).unwrap_or(&[]);
         let sender = outbox::identity(&mut tx).await?;
         outbox::queue(
             &mut tx,
@@ -519,6 +520,7 @@ async fn write_message(
                 subject: &t.subject,
                 text: body,
                 automatic: false,
+                files: reply_files,
             },
             None,
             now,

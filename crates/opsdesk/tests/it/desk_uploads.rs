@@ -19,6 +19,7 @@ fn file(name: &str, bytes: Vec<u8>, mime: &str) -> Part {
 
 async fn forms_take_attachments_within_limits(backend: Backend) {
     let d = mail_desk(backend, |c| c.mail.max_attachment_bytes = 50_000).await;
+    let uma = format!("uma-{}@customer.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
         .iter()
         .copied()
@@ -26,7 +27,7 @@ async fn forms_take_attachments_within_limits(backend: Backend) {
         .collect();
     let form = Form::new()
         .text("name", "Uma Upload")
-        .text("email", "uma@customer.test")
+        .text("email", uma.clone())
         .text("subject", "Screenshot of the error")
         .text("description", "See the attached files.")
         .part(
@@ -76,7 +77,7 @@ async fn forms_take_attachments_within_limits(backend: Backend) {
         .map(Vec::len);
     let form = Form::new()
         .text("name", "Uma Upload")
-        .text("email", "uma@customer.test")
+        .text("email", uma.clone())
         .text("subject", "Big file")
         .text("description", "Too big.")
         .part(
@@ -136,6 +137,16 @@ async fn forms_take_attachments_within_limits(backend: Backend) {
         "{}",
         page.text
     );
+    // The customer's mail client gets the file with the reply.
+    crate::mail::drain(&d.app).await;
+    let mails = crate::mail::inbox_of(&uma, 2).await;
+    let with_file = mails
+        .iter()
+        .find(|m| m.text.contains("corrected export"))
+        .unwrap_or_else(|| panic!("the reply did not arrive"));
+    assert_eq!(with_file.attachments.len(), 1);
+    assert_eq!(with_file.attachments[0].filename, "export.csv");
+    assert_eq!(with_file.attachments[0].data, b"a,b\n1,2\n".to_vec());
     // Another customer cannot fetch them.
     let r = d
         .get(&d.bob, &format!("/api/tickets/{n}/attachments/{id}"))
