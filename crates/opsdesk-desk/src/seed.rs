@@ -218,5 +218,7 @@ pub async fn load(
         written = end;
         progress(written);
     }
+    // A bulk load changes the data's shape: give the planner fresh statistics.
+    db.analyze().await?;
     Ok(())
 }

@@ -144,9 +144,7 @@ impl Outbound {
         let body = if self.attachments.is_empty() {
             match &self.html {
                 None => single_part(&mut head, &text),
-                Some(html) => {
-                    alternative(&mut head, &message_id, &text, &html_body(html, &marker))
-                }
+                Some(html) => alternative(&mut head, &message_id, &text, &html_body(html, &marker)),
             }
         } else {
             let mut inner_head = String::new();
@@ -159,7 +157,13 @@ impl Outbound {
                     &html_body(html, &marker),
                 ),
             };
-            mixed(&mut head, &message_id, &inner_head, &inner, &self.attachments)
+            mixed(
+                &mut head,
+                &message_id,
+                &inner_head,
+                &inner,
+                &self.attachments,
+            )
         };
 
         let mut bytes = head.into_bytes();
@@ -268,7 +272,13 @@ fn mixed(
         let name = clean::sanitize_filename(&f.filename);
         let ascii: String = name
             .chars()
-            .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let encoded: String = name
             .bytes()
@@ -281,14 +291,19 @@ fn mixed(
             })
             .collect();
         let ctype = if f.content_type.split_once('/').is_some()
-            && f.content_type.chars().all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
+            && f.content_type
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
         {
             f.content_type.as_str()
         } else {
             "application/octet-stream"
         };
         body.push_str(&format!("--{boundary}\r\n"));
-        body.push_str(&encode::header("Content-Type", &format!("{ctype}; name=\"{ascii}\"")));
+        body.push_str(&encode::header(
+            "Content-Type",
+            &format!("{ctype}; name=\"{ascii}\""),
+        ));
         body.push_str(&encode::header(
             "Content-Disposition",
             &format!("attachment; filename=\"{ascii}\";\r\n filename*=utf-8''{encoded}"),
@@ -412,10 +427,24 @@ mod tests {
         }];
         let built = out.build(&signer()).unwrap();
         let m = crate::parse(&built.bytes).unwrap();
-        assert_eq!(m.attachments.len(), 1, "{}", String::from_utf8_lossy(&built.bytes));
+        assert_eq!(
+            m.attachments.len(),
+            1,
+            "{}",
+            String::from_utf8_lossy(&built.bytes)
+        );
         assert_eq!(m.attachments[0].data, out.attachments[0].data);
-        assert!(m.attachments[0].filename.contains("bersicht"), "{}", m.attachments[0].filename);
-        assert!(m.text.contains(&out.text.lines().next().unwrap().to_string()), "{}", m.text);
+        assert!(
+            m.attachments[0].filename.contains("bersicht"),
+            "{}",
+            m.attachments[0].filename
+        );
+        assert!(
+            m.text
+                .contains(&out.text.lines().next().unwrap().to_string()),
+            "{}",
+            m.text
+        );
         assert!(built.bytes.is_ascii());
     }
 

@@ -40,6 +40,7 @@ pub fn install_crypto_provider() {
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
+    db.optimize().await?;
     Ok(db)
 }
 

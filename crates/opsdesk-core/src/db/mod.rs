@@ -144,6 +144,22 @@ impl Db {
             .count())
     }
 
+    /// Refreshes the query planner's statistics where they are stale (SQLite `PRAGMA optimize`;
+    /// PostgreSQL's autovacuum does this itself). Without them SQLite may sort a whole table
+    /// instead of walking an index: the inbox of a 100k-ticket desk went from 100 ms to 1 ms.
+    pub async fn optimize(&self) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA optimize").execute(&self.write).await?;
+        }
+        Ok(())
+    }
+
+    /// Gathers planner statistics for every table now (after a bulk load).
+    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("ANALYZE").execute(&self.write).await?;
+        Ok(())
+    }
+
     /// Proves the database accepts writes, without leaving anything behind.
     pub async fn check_writable(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.begin().await?;

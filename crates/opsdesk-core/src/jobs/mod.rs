@@ -30,6 +30,7 @@ pub fn platform_registry() -> Registry {
             .await?
             .rows_affected();
         let jobs = store::prune_done(&ctx.db, 7 * 24 * 3_600_000).await?;
+        ctx.db.optimize().await?;
         tracing::info!(sessions, failures, jobs, "pruned expired rows");
         Ok(())
     });

@@ -19,7 +19,10 @@ fn file(name: &str, bytes: Vec<u8>, mime: &str) -> Part {
 
 async fn forms_take_attachments_within_limits(backend: Backend) {
     let d = mail_desk(backend, |c| c.mail.max_attachment_bytes = 50_000).await;
-    let uma = format!("uma-{}@customer.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let uma = format!(
+        "uma-{}@customer.test",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
         .iter()
         .copied()
