@@ -4,6 +4,7 @@
 pub mod mail;
 pub mod portal;
 pub mod seed;
+pub mod settings;
 pub mod support;
 pub mod tickets;
 pub mod uploads;
@@ -49,6 +50,23 @@ pub fn capability() -> Capability {
             "/desk/tickets/{ref}/link",
             post(tickets::policy_pages::link),
         )
+        .route("/desk/settings", get(settings::show))
+        .route("/desk/settings/templates/{key}", post(settings::template))
+        .route("/desk/settings/triage", post(settings::add_rule))
+        .route(
+            "/desk/settings/triage/{id}/delete",
+            post(settings::delete_rule),
+        )
+        .route(
+            "/desk/settings/unsupported/{id}",
+            post(settings::unsupported),
+        )
+        .route("/desk/settings/reply-rules", post(settings::reply_rules))
+        .route("/desk/settings/canned", post(settings::add_canned))
+        .route(
+            "/desk/settings/canned/{id}/delete",
+            post(settings::delete_canned),
+        )
         .route("/portal", get(portal::home))
         .route("/portal/link", post(portal::request_link))
         .route(
@@ -91,6 +109,12 @@ pub fn nav() -> Vec<NavItem> {
             label: "Inbox",
             href: "/desk",
             audience: Audience::Staff,
+        },
+        NavItem {
+            key: "settings",
+            label: "Desk settings",
+            href: "/desk/settings",
+            audience: Audience::Admins,
         },
         NavItem {
             key: "portal",

@@ -152,6 +152,18 @@ pub async fn put_template(
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> Result<axum::Json<Template>, AppError> {
     me.require_admin()?.require_write()?;
+    Ok(axum::Json(
+        save_template(&state.db, &me.actor(), &key, input).await?,
+    ))
+}
+
+/// Checks and saves an edited template (callers check that the viewer is an admin).
+pub async fn save_template(
+    db: &opsdesk_core::db::Db,
+    actor: &opsdesk_core::audit::Actor,
+    key: &str,
+    input: TemplateInput,
+) -> Result<Template, AppError> {
     let problems = templates::check(&input.subject, &input.body);
     if !problems.is_empty() {
         return Err(AppError::validation(
@@ -162,23 +174,19 @@ pub async fn put_template(
         ));
     }
     let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    if !store::set_template(&mut tx, &key, input.subject.trim(), &input.body, now).await? {
+    let mut tx = db.begin().await?;
+    if !store::set_template(&mut tx, key, input.subject.trim(), &input.body, now).await? {
         return Err(AppError::not_found("This template"));
     }
     audit::store::append(
         &mut tx,
-        state.db.backend(),
-        me.actor().entry(
-            "mail.template.update",
-            format!("template:{key}"),
-            String::new(),
-        ),
+        db.backend(),
+        actor.entry("mail.template.update", format!("template:{key}"), ""),
     )
     .await?;
     tx.commit().await?;
-    Ok(axum::Json(Template {
-        key,
+    Ok(Template {
+        key: key.to_string(),
         subject: input.subject.trim().to_string(),
         body: input.body,
         updated_at: now,
@@ -186,7 +194,7 @@ pub async fn put_template(
             .iter()
             .map(|p| format!("{{{{{p}}}}}"))
             .collect(),
-    }))
+    })
 }
 
 #[utoipa::path(get, path = "/api/tickets/{ref}/attachments/{id}", tag = "mail", security(("bearer" = [])),

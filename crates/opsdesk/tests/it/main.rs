@@ -16,6 +16,7 @@ mod desk_composer;
 mod desk_pages;
 mod desk_policies;
 mod desk_search;
+mod desk_settings;
 mod desk_triage;
 mod desk_uploads;
 mod jobs;
