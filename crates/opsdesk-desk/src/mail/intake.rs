@@ -84,6 +84,13 @@ struct Ctx<'a> {
     db: &'a Db,
     blobs: &'a Blobs,
     cfg: &'a MailConfig,
+    prepared: &'a Prepared,
+}
+
+/// Read before the write transaction.
+struct Prepared {
+    triage: triage_service::Prepared,
+    security: Option<Category>,
 }
 
 /// Takes in one raw message.
@@ -116,6 +123,11 @@ pub async fn ingest(
     let mut keys = msg.thread_keys();
     keys.message_id = Some(own_id.clone());
     let now = now_ms();
+    // Everything read from the pool is read before the transaction takes its connection.
+    let prepared = Prepared {
+        triage: triage_service::prepare(db).await?,
+        security: tickets::find_category(db, "Security").await?,
+    };
     let mut tx = db.begin().await?;
     let raw_sha = blobs.put(&mut tx, raw, now).await?;
     let signer = outbox::identity(&mut tx).await?.signer;
@@ -132,7 +144,12 @@ pub async fn ingest(
         pre.participants.insert((n, from.to_lowercase()));
     }
     let thread = decide(&keys, &pre, &signer);
-    let ctx = Ctx { db, blobs, cfg };
+    let ctx = Ctx {
+        db,
+        blobs,
+        cfg,
+        prepared: &prepared,
+    };
     let sender = msg.reply_address().map(|a| a.email.to_lowercase());
     let mut log = Logged {
         id: new_id(),
@@ -361,7 +378,7 @@ async fn file(
         .unwrap_or(local);
     let security = to_security(msg, source);
     let security_category: Option<Category> = if security {
-        tickets::find_category(ctx.db, "Security").await?
+        ctx.prepared.security.clone()
     } else {
         None
     };
@@ -371,17 +388,13 @@ async fn file(
         .mailbox
         .map(str::to_lowercase)
         .or_else(|| msg.to.first().map(|a| a.email.to_lowercase()));
-    let triaged = triage_service::triage(
-        ctx.db,
-        &Incoming {
-            sender: &email,
-            subject: &subject,
-            body: &body,
-            mailbox: mailbox.as_deref(),
-            channel: Channel::Email.as_str(),
-        },
-    )
-    .await?;
+    let triaged = ctx.prepared.triage.decide(&Incoming {
+        sender: &email,
+        subject: &subject,
+        body: &body,
+        mailbox: mailbox.as_deref(),
+        channel: Channel::Email.as_str(),
+    });
     // A security report stays in the Security category whatever a rule says.
     let mut lines = Vec::new();
     let category = match (security_category, triaged.category) {

@@ -120,17 +120,13 @@ pub async fn create(
     else {
         return Err(AppError::bad_request("invalid_input", "invalid ticket"));
     };
-    let triaged = triage_service::triage(
-        db,
-        &Incoming {
-            sender: &email,
-            subject: &subject,
-            body: &body,
-            mailbox: None,
-            channel: channel.as_str(),
-        },
-    )
-    .await?;
+    let triaged = triage_service::prepare(db).await?.decide(&Incoming {
+        sender: &email,
+        subject: &subject,
+        body: &body,
+        mailbox: None,
+        channel: channel.as_str(),
+    });
     // What the requester or an agent chose wins over a rule.
     let mut lines = Vec::new();
     let explicit_priority = input

@@ -23,38 +23,59 @@ pub struct Triaged {
     pub assignee: Option<(Person, String)>,
 }
 
-/// Applies the rules to a new ticket. A rule pointing at something deleted since is skipped.
-pub async fn triage(db: &Db, msg: &Incoming<'_>) -> Result<Triaged, AppError> {
+/// The rules and what they may point at, read before a write transaction begins (reading
+/// them inside one would take a second pooled connection per request, which on PostgreSQL can
+/// exhaust the pool under load).
+#[derive(Default)]
+pub struct Prepared {
+    rules: Vec<Rule>,
+    categories: Vec<Category>,
+    staff: Vec<Person>,
+}
+
+/// Loads what triage needs (one query when there are no rules).
+pub async fn prepare(db: &Db) -> Result<Prepared, AppError> {
     let rules = policy_store::triage_rules(db).await?;
     if rules.is_empty() {
-        return Ok(Triaged::default());
+        return Ok(Prepared::default());
     }
-    let out = triage::apply(&rules, msg);
-    let mut t = Triaged::default();
-    if let Some((id, rule)) = &out.category
-        && let Some(c) = store::find_category(db, id).await?
-    {
-        let line = format!("triage rule '{rule}' set category {}", c.name);
-        t.category = Some((c, line));
+    Ok(Prepared {
+        rules,
+        categories: store::list_categories(db).await?,
+        staff: store::assignable(db).await?,
+    })
+}
+
+impl Prepared {
+    /// Applies the rules to a new ticket. A rule pointing at something deleted since is skipped.
+    pub fn decide(&self, msg: &Incoming<'_>) -> Triaged {
+        let mut t = Triaged::default();
+        if self.rules.is_empty() {
+            return t;
+        }
+        let out = triage::apply(&self.rules, msg);
+        if let Some((id, rule)) = &out.category
+            && let Some(c) = self.categories.iter().find(|c| &c.id == id)
+        {
+            let line = format!("triage rule '{rule}' set category {}", c.name);
+            t.category = Some((c.clone(), line));
+        }
+        if let Some((p, rule)) = &out.priority
+            && let Some(p) = Priority::parse(p)
+        {
+            t.priority = Some((
+                p,
+                format!("triage rule '{rule}' set priority {}", p.as_str()),
+            ));
+        }
+        if let Some((id, rule)) = &out.assignee
+            && let Some(a) = self.staff.iter().find(|a| &a.id == id)
+        {
+            let line = format!("triage rule '{rule}' assigned {}", a.name);
+            t.assignee = Some((a.clone(), line));
+        }
+        t
     }
-    if let Some((p, rule)) = &out.priority
-        && let Some(p) = Priority::parse(p)
-    {
-        t.priority = Some((
-            p,
-            format!("triage rule '{rule}' set priority {}", p.as_str()),
-        ));
-    }
-    if let Some((id, rule)) = &out.assignee
-        && let Some(a) = store::assignable(db)
-            .await?
-            .into_iter()
-            .find(|a| &a.id == id)
-    {
-        let line = format!("triage rule '{rule}' assigned {}", a.name);
-        t.assignee = Some((a, line));
-    }
-    Ok(t)
 }
 
 /// A rule as an admin writes it (category by id or name, assignee by id or email).
