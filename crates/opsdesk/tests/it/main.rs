@@ -12,6 +12,7 @@ mod browser;
 mod browser_desk;
 mod cli;
 mod desk;
+mod desk_bad_input;
 mod desk_composer;
 mod desk_pages;
 mod desk_policies;
