@@ -96,7 +96,10 @@ async fn names_long_bodies_and_broken_forms_are_handled(backend: Backend) {
             json!({"subject": "Longer log", "body": longer}),
         )
         .await;
-    assert_eq!((r.status, r.error_code().as_str()), (413, "payload_too_large"));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (413, "payload_too_large")
+    );
     let raw = format!(
         "From: <{who}>\r\nTo: support@example.com\r\nSubject: Huge\r\nMessage-ID: <huge-{who}>\r\n\r\n{}",
         longer.replace('\n', "\r\n")
