@@ -63,6 +63,7 @@ pub fn capability() -> Capability {
         )
         .route("/desk/settings/reply-rules", post(settings::reply_rules))
         .route("/desk/settings/canned", post(settings::add_canned))
+        .route("/desk/settings/organizations/{id}", post(settings::sharing))
         .route(
             "/desk/settings/canned/{id}/delete",
             post(settings::delete_canned),
@@ -82,7 +83,8 @@ pub fn capability() -> Capability {
         pages: pages as Router<AppState>,
         api: tickets::api::router()
             .merge(tickets::policy_api::router())
-            .merge(mail::api::router()),
+            .merge(mail::api::router())
+            .merge(portal::orgs::router()),
     }
 }
 

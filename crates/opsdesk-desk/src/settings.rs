@@ -48,6 +48,7 @@ struct SettingsPage {
     unsupported: Vec<UnsupportedType>,
     lists: RuleLists,
     canned: Vec<composer::Canned>,
+    organizations: Vec<crate::portal::orgs::Organization>,
 }
 
 fn admin(me: &PageUser) -> Result<(), PageError> {
@@ -138,6 +139,7 @@ async fn page(
         unsupported: policy::types(&state.db).await?,
         lists: composer::rule_lists(&state.db).await?,
         canned: composer::canned(&state.db).await?,
+        organizations: crate::portal::orgs::list(&state.db).await?,
     })
 }
 
@@ -303,4 +305,25 @@ pub async fn delete_canned(
         .await
         .map(|_| "Deleted the canned reply.".to_string());
     done(&state, &session, &me, outcome, "canned").await
+}
+
+pub async fn sharing(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(f): Form,
+) -> PageResult {
+    admin(&me)?;
+    let share = field(&f, "share_tickets") == "true";
+    let outcome = crate::portal::orgs::set(&state.db, &me.actor(), me.user(), &id, share)
+        .await
+        .map(|o| {
+            if o.share_tickets {
+                format!("Members of {} now see each other's requests.", o.name)
+            } else {
+                format!("Members of {} see only their own requests.", o.name)
+            }
+        });
+    done(&state, &session, &me, outcome, "organizations").await
 }

@@ -4,6 +4,7 @@
 //! URL.
 
 pub mod links;
+pub mod orgs;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -42,6 +43,8 @@ struct ConfirmPage {
 struct Line {
     number: i64,
     subject: String,
+    /// Who asked, when it was a colleague (organization sharing).
+    requester: Option<String>,
     state: &'static str,
     state_label: &'static str,
     updated: String,
@@ -118,6 +121,7 @@ pub async fn home(State(state): State<AppState>, session: Session, caller: Calle
         .into_iter()
         .map(|t| Line {
             number: t.number,
+            requester: (t.requester.id != me.id).then(|| t.requester.name.clone()),
             subject: t.subject,
             state: t.state.as_str(),
             state_label: label(t.state),

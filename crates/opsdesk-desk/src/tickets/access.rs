@@ -1,6 +1,7 @@
 //! Who may see a ticket: staff see the desk (security reports only with the security flag or as
-//! admin); a customer sees only tickets they requested. Anything else is "not found", so ticket
-//! numbers reveal nothing.
+//! admin); a customer sees the tickets they requested, and their colleagues' when their
+//! organization shares tickets (never security reports). Anything else is "not found", so
+//! ticket numbers reveal nothing.
 
 use opsdesk_core::accounts::{Role, User};
 
@@ -9,13 +10,22 @@ use opsdesk_core::accounts::{Role, User};
 pub struct Guarded<'a> {
     pub requester_id: &'a str,
     pub security: bool,
+    /// The requester's organization, and whether it shares tickets among its members.
+    pub organization_id: Option<&'a str>,
+    pub shared: bool,
 }
 
 pub fn can_view(viewer: &User, t: Guarded<'_>) -> bool {
     match viewer.role {
         Role::Admin => true,
         Role::Agent => !t.security || viewer.security,
-        Role::Customer => viewer.id == t.requester_id,
+        Role::Customer => {
+            viewer.id == t.requester_id
+                || (t.shared
+                    && !t.security
+                    && t.organization_id.is_some()
+                    && t.organization_id == viewer.organization_id.as_deref())
+        }
     }
 }
 
@@ -43,14 +53,49 @@ mod tests {
     }
 
     #[test]
+    fn colleagues_see_shared_tickets_but_never_security_reports() {
+        let mut colleague = user("c2", Role::Customer, false);
+        colleague.organization_id = Some("org".into());
+        let mut stranger = user("c3", Role::Customer, false);
+        stranger.organization_id = Some("other".into());
+        let shared = Guarded {
+            requester_id: "c1",
+            security: false,
+            organization_id: Some("org"),
+            shared: true,
+        };
+        assert!(can_view(&colleague, shared));
+        assert!(!can_view(&stranger, shared));
+        assert!(!can_view(&user("c4", Role::Customer, false), shared));
+        assert!(!can_view(
+            &colleague,
+            Guarded {
+                shared: false,
+                ..shared
+            }
+        ));
+        assert!(!can_view(
+            &colleague,
+            Guarded {
+                security: true,
+                ..shared
+            }
+        ));
+    }
+
+    #[test]
     fn customers_see_only_their_own_and_security_stays_private() {
         let plain = Guarded {
             requester_id: "c1",
             security: false,
+            organization_id: None,
+            shared: false,
         };
         let secret = Guarded {
             requester_id: "c1",
             security: true,
+            organization_id: None,
+            shared: false,
         };
         assert!(can_view(&user("c1", Role::Customer, false), plain));
         assert!(can_view(&user("c1", Role::Customer, false), secret));

@@ -265,6 +265,9 @@ pub struct Ticket {
     pub last_reply_at: Option<i64>,
     pub resolved_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// The requester's organization lets its members see each other's requests.
+    #[serde(skip)]
+    pub organization_shared: bool,
 }
 
 /// Who wrote a message and who may read it.

@@ -224,3 +224,31 @@ pub async fn move_conversation(
     }
     Ok(moved)
 }
+
+/// Organizations with whether they share tickets among their members.
+pub async fn organizations(db: &Db) -> Result<Vec<(String, String, bool)>, sqlx::Error> {
+    sqlx::query("SELECT id, name, share_tickets FROM organizations ORDER BY name")
+        .fetch_all(db.read())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("name")?,
+                r.try_get::<i64, _>("share_tickets")? != 0,
+            ))
+        })
+        .collect()
+}
+
+pub async fn set_sharing(
+    tx: &mut Tx,
+    id: &str,
+    share: bool,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("UPDATE organizations SET share_tickets = $2 WHERE id = $1 RETURNING name")
+        .bind(id)
+        .bind(opsdesk_core::db::flag(share))
+        .fetch_optional(&mut **tx)
+        .await
+}

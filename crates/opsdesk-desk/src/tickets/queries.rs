@@ -50,6 +50,9 @@ pub async fn filter_for(
         category_id: cat.map(|c| c.id),
         assignee,
         requester_id: (!viewer.role.is_staff()).then(|| viewer.id.clone()),
+        shared_org: (!viewer.role.is_staff())
+            .then(|| viewer.organization_id.clone())
+            .flatten(),
         include_security: access::sees_security(viewer) || !viewer.role.is_staff(),
         sort: q.sort,
         after: q.after,

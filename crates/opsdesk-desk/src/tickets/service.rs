@@ -116,6 +116,8 @@ pub async fn visible(db: &Db, viewer: &User, reference: &str) -> Result<Ticket, 
     let guard = Guarded {
         requester_id: &t.requester.id,
         security: t.security,
+        organization_id: t.organization_id.as_deref(),
+        shared: t.organization_shared,
     };
     if access::can_view(viewer, guard) {
         Ok(t)

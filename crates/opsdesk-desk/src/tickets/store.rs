@@ -18,6 +18,7 @@ const TICKET_SELECT: &str = "SELECT t.id, t.number, t.subject, t.state, t.resume
      t.close_reason, t.created_at, t.updated_at, t.fixed_at, t.last_reply_at, t.resolved_at, t.closed_at, \
      c.name AS category_name, c.security AS category_security, c.position AS category_position, \
      r.email AS requester_email, r.name AS requester_name, o.name AS organization_name, \
+     COALESCE(o.share_tickets, 0) AS organization_shared, \
      a.email AS assignee_email, a.name AS assignee_name \
      FROM tickets t JOIN users r ON r.id = t.requester_id \
      LEFT JOIN ticket_categories c ON c.id = t.category_id \
@@ -81,6 +82,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         last_reply_at: row.try_get("last_reply_at")?,
         resolved_at: row.try_get("resolved_at")?,
         closed_at: row.try_get("closed_at")?,
+        organization_shared: row.try_get::<i64, _>("organization_shared")? != 0,
     })
 }
 
@@ -453,6 +455,9 @@ pub struct ListFilter {
     pub category_id: Option<String>,
     pub assignee: AssigneeFilter,
     pub requester_id: Option<String>,
+    /// With `requester_id`: also the tickets of this organization, when it shares them (never
+    /// security reports).
+    pub shared_org: Option<String>,
     pub include_security: bool,
     pub sort: Sort,
     pub after: Option<(i64, i64)>,
@@ -542,7 +547,15 @@ fn base_conditions(f: &ListFilter, with_state: bool, backend: Backend) -> Condit
         AssigneeFilter::Unassigned => c.plain("t.assignee_id IS NULL"),
         AssigneeFilter::User(id) => c.text("t.assignee_id = ?", id),
     }
-    if let Some(r) = &f.requester_id {
+    if let (Some(r), Some(org)) = (&f.requester_id, &f.shared_org) {
+        let (a, b) = (c.next(), c.next() + 1);
+        c.sql.push(format!(
+            "(t.requester_id = ${a} OR (t.organization_id = ${b} AND t.security = 0 AND \
+             t.organization_id IN (SELECT id FROM organizations WHERE share_tickets = 1)))"
+        ));
+        c.binds.push(Bind::Text(r.clone()));
+        c.binds.push(Bind::Text(org.clone()));
+    } else if let Some(r) = &f.requester_id {
         c.text("t.requester_id = ?", r);
     }
     if !f.include_security {

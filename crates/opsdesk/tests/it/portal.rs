@@ -7,7 +7,10 @@ use crate::helpers::{Backend, TestAppClient, read};
 use crate::mail::{drain, inbox_of, mail_desk};
 use crate::on_both;
 
-on_both!(customers_sign_in_by_link_and_see_only_their_public_conversation);
+on_both!(
+    customers_sign_in_by_link_and_see_only_their_public_conversation,
+    organizations_that_share_show_colleagues_requests_but_never_security_reports
+);
 
 fn link_in(text: &str) -> String {
     text.split_whitespace()
@@ -197,4 +200,95 @@ async fn customers_sign_in_by_link_and_see_only_their_public_conversation(backen
         404
     );
     assert_eq!(browser.get_page("/portal/login/abc").await.status, 410);
+}
+
+async fn organizations_that_share_show_colleagues_requests_but_never_security_reports(
+    backend: Backend,
+) {
+    let d = crate::desk::desk(backend).await;
+    // alice@customer.test is in "Alice Corp"; carol joins her, bob is elsewhere.
+    d.app
+        .add_user("carol@customer.test", "customer", "Alice Corp")
+        .await;
+    let carol = d
+        .app
+        .token(
+            "carol@customer.test",
+            opsdesk_core::auth::tokens::Scope::Write,
+        )
+        .await;
+    let n = d.file(&d.alice, "Team billing question", json!({})).await;
+    let s = d
+        .file(&d.alice, "Found an XSS", json!({"category": "Security"}))
+        .await;
+    assert_eq!(
+        d.get(&carol, &format!("/api/tickets/{n}")).await.status,
+        404
+    );
+
+    let orgs = d.get(&d.admin, "/api/organizations").await.json();
+    let org = orgs
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == "Alice Corp").cloned())
+        .unwrap_or_else(|| panic!("no Alice Corp: {orgs}"));
+    assert_eq!(org["share_tickets"], false);
+    let id = org["id"].as_str().unwrap_or("");
+    let put = |token: String, share: bool| {
+        let c = d.app.client.clone();
+        let url = d.app.url(&format!("/api/organizations/{id}/sharing"));
+        async move {
+            read(
+                c.put(url)
+                    .bearer_auth(token)
+                    .json(&json!({"share_tickets": share})),
+            )
+            .await
+        }
+    };
+    assert_eq!(put(d.agent.clone(), true).await.status, 403);
+    let r = put(d.admin.clone(), true).await;
+    assert_eq!(
+        (r.status, r.json()["share_tickets"].as_bool()),
+        (200, Some(true)),
+        "{}",
+        r.text
+    );
+
+    // Carol now sees Alice's request (listed and readable), not the security report; Bob sees neither.
+    let t = d.get(&carol, &format!("/api/tickets/{n}")).await;
+    assert_eq!(t.status, 200);
+    assert_eq!(
+        d.get(&carol, &format!("/api/tickets/{s}")).await.status,
+        404
+    );
+    let list = d.get(&carol, "/api/tickets").await.json();
+    let numbers: Vec<i64> = list["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t["number"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(numbers, vec![n]);
+    assert_eq!(
+        d.get(&d.bob, &format!("/api/tickets/{n}")).await.status,
+        404
+    );
+    // In the portal too, marked as a colleague's.
+    let browser = TestAppClient::new(&d.app);
+    browser
+        .login("carol@customer.test", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let home = browser.get_page("/portal").await;
+    assert!(
+        home.text.contains("Team billing question") && home.text.contains("asked by"),
+        "{}",
+        home.text
+    );
+    assert!(!home.text.contains("Found an XSS"));
+
+    // Turned off again: back to her own only.
+    let r = put(d.admin.clone(), false).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        d.get(&carol, &format!("/api/tickets/{n}")).await.status,
+        404
+    );
 }

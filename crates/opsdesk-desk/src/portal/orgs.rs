@@ -1,0 +1,127 @@
+//! Organization sharing in the portal: an admin lets an organization's members see each other's
+//! requests (never security reports).
+
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::tickets::policy_store;
+use opsdesk_core::accounts::{Role, User};
+use opsdesk_core::audit::{self, Actor};
+use opsdesk_core::db::Db;
+use opsdesk_core::error::{AppError, ErrorBody};
+use opsdesk_core::web::AppState;
+use opsdesk_core::web::extract::ApiJson;
+use opsdesk_core::web::identity::ApiUser;
+
+/// An organization as the sharing settings show it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    /// Members see each other's requests in the portal (never security reports).
+    pub share_tickets: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sharing {
+    pub share_tickets: bool,
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Organization>, AppError> {
+    Ok(policy_store::organizations(db)
+        .await?
+        .into_iter()
+        .map(|(id, name, share_tickets)| Organization {
+            id,
+            name,
+            share_tickets,
+        })
+        .collect())
+}
+
+/// Turns sharing on or off (admins).
+pub async fn set(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    id: &str,
+    share: bool,
+) -> Result<Organization, AppError> {
+    if viewer.role != Role::Admin {
+        return Err(AppError::forbidden("This needs an admin account."));
+    }
+    let mut tx = db.begin().await?;
+    let name = policy_store::set_sharing(&mut tx, id, share)
+        .await?
+        .ok_or_else(|| AppError::not_found("This organization"))?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            "organization.sharing",
+            format!("organization:{id}"),
+            format!("share_tickets={share}"),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Organization {
+        id: id.to_string(),
+        name,
+        share_tickets: share,
+    })
+}
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "organizations", description = "Customer organizations and portal sharing")))]
+struct OrgDoc;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(OrgDoc::openapi())
+        .routes(routes!(get_organizations))
+        .routes(routes!(put_sharing))
+}
+
+#[utoipa::path(get, path = "/api/organizations", tag = "organizations", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Organizations by name", body = Vec<Organization>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn get_organizations(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<axum::Json<Vec<Organization>>, AppError> {
+    me.require_staff()?;
+    Ok(axum::Json(list(&state.db).await?))
+}
+
+#[utoipa::path(put, path = "/api/organizations/{id}/sharing", tag = "organizations", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Organization id")),
+    request_body = Sharing,
+    responses(
+        (status = 200, description = "Saved", body = Organization),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such organization", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_sharing(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<Sharing>,
+) -> Result<axum::Json<Organization>, AppError> {
+    me.require_write()?;
+    Ok(axum::Json(
+        set(&state.db, &me.actor(), me.user(), &id, input.share_tickets).await?,
+    ))
+}
