@@ -11,6 +11,8 @@ use sqlx::{AnyPool, Executor as _};
 
 use crate::config::DatabaseUrl;
 
+pub mod batch;
+
 /// A write transaction on the writer connection(s).
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -48,6 +50,8 @@ pub struct Db {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    /// The group-commit writer, started on first use (see [`batch`]).
+    batcher: std::sync::Arc<std::sync::OnceLock<batch::Batcher>>,
 }
 
 impl Db {
@@ -66,6 +70,7 @@ impl Db {
                 backend: Backend::Postgres,
                 read: pool.clone(),
                 write: pool,
+                batcher: Default::default(),
             });
         }
         if !url.expose().starts_with("sqlite:") {
@@ -83,6 +88,7 @@ impl Db {
             backend: Backend::Sqlite,
             read,
             write,
+            batcher: Default::default(),
         })
     }
 
@@ -142,6 +148,24 @@ impl Db {
             .iter()
             .filter(|m| !applied.contains(&m.version))
             .count())
+    }
+
+    /// Runs `body` in a transaction shared with other callers (group commit); its value comes
+    /// back once that transaction committed. The body must only use the transaction it gets.
+    pub async fn batched<T, F>(&self, body: F) -> Result<T, crate::error::AppError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(
+                &'t mut Tx,
+            )
+                -> futures::future::BoxFuture<'t, Result<T, crate::error::AppError>>
+            + Send
+            + 'static,
+    {
+        self.batcher
+            .get_or_init(|| batch::Batcher::start(self.write.clone(), self.backend))
+            .run(body)
+            .await
     }
 
     /// Refreshes the query planner's statistics where they are stale (SQLite `PRAGMA optimize`;

@@ -152,37 +152,80 @@ pub async fn create(
         lines.push(line);
         a
     });
-    let mut tx = db.begin().await?;
-    let filed = write_new(
-        &mut tx,
-        db,
-        mail,
-        actor,
-        &Filing {
-            subject: &subject,
-            body: &body,
-            priority,
-            category: cat.as_ref(),
-            security: false,
-            email: &email,
-            name: &name,
-            channel,
-            by_staff: by.filter(|u| u.role.is_staff()),
-            assignee: assignee.as_ref(),
-            triage: &lines,
-            files,
-            acknowledge: true,
-        },
-        now_ms(),
-    )
-    .await?;
-    tx.commit().await?;
+    // Group commit: this body shares one transaction (and one fsync) with other tickets filed
+    // at the same moment; it returns once that transaction committed.
+    let owned = Owned {
+        db: db.clone(),
+        mail: mail.clone(),
+        actor: actor.clone(),
+        subject,
+        body,
+        priority,
+        category: cat,
+        email,
+        name,
+        channel,
+        by_staff: by.filter(|u| u.role.is_staff()).cloned(),
+        assignee,
+        lines,
+        files: files.map(|(b, f)| (b.clone(), f.to_vec())),
+    };
+    let filed = db
+        .batched(move |tx: &mut Tx| Box::pin(async move { owned.write(tx).await }))
+        .await?;
     store::find(db, filed.number).await?.ok_or_else(|| {
         AppError::internal(anyhow::anyhow!(
             "ticket {} vanished after commit",
             filed.number
         ))
     })
+}
+
+/// A checked new ticket with everything it needs, owned, so the group-commit writer can run it.
+struct Owned {
+    db: Db,
+    mail: MailConfig,
+    actor: Actor,
+    subject: String,
+    body: String,
+    priority: Priority,
+    category: Option<Category>,
+    email: String,
+    name: String,
+    channel: Channel,
+    by_staff: Option<User>,
+    assignee: Option<Person>,
+    lines: Vec<String>,
+    files: Option<(Blobs, Vec<Upload>)>,
+}
+
+impl Owned {
+    async fn write(self, tx: &mut Tx) -> Result<Filed, AppError> {
+        let files = self.files.as_ref().map(|(b, f)| (b, f.as_slice()));
+        write_new(
+            tx,
+            &self.db,
+            &self.mail,
+            &self.actor,
+            &Filing {
+                subject: &self.subject,
+                body: &self.body,
+                priority: self.priority,
+                category: self.category.as_ref(),
+                security: false,
+                email: &self.email,
+                name: &self.name,
+                channel: self.channel,
+                by_staff: self.by_staff.as_ref(),
+                assignee: self.assignee.as_ref(),
+                triage: &self.lines,
+                files,
+                acknowledge: true,
+            },
+            now_ms(),
+        )
+        .await
+    }
 }
 
 /// Writes a checked new ticket in `tx`. Lock order for every ticket write: counter or ticket
