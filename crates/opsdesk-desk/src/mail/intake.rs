@@ -128,129 +128,168 @@ pub async fn ingest(
         triage: triage_service::prepare(db).await?,
         security: tickets::find_category(db, "Security").await?,
     };
-    let mut tx = db.begin().await?;
-    let raw_sha = blobs.put(&mut tx, raw, now).await?;
-    let signer = outbox::identity(&mut tx).await?.signer;
-    let mut pre = Prefetched::default();
-    let mut ids: Vec<&str> = keys.lookup_ids();
-    ids.push(own_id.as_str());
-    for (id, number) in store::known_ids(&mut tx, &ids).await? {
-        pre.seen.insert(id.clone());
-        pre.tickets.insert(id, number);
-    }
-    if let (Some(n), Some(from)) = (keys.tagged_ticket(), &keys.from)
-        && store::is_participant(&mut tx, n, &from.to_lowercase()).await?
-    {
-        pre.participants.insert((n, from.to_lowercase()));
-    }
-    let thread = decide(&keys, &pre, &signer);
-    let ctx = Ctx {
-        db,
-        blobs,
-        cfg,
-        prepared: &prepared,
-    };
-    let sender = msg.reply_address().map(|a| a.email.to_lowercase());
-    let mut log = Logged {
-        id: new_id(),
-        source: source.name,
-        message_id: own_id.clone(),
-        sender: sender.clone(),
-        subject: msg.subject.clone(),
-        raw_sha,
-        size: raw.len() as i64,
-        auto: msg.auto,
+    let job = Job {
+        db: db.clone(),
+        blobs: blobs.clone(),
+        cfg: cfg.clone(),
+        raw: raw.to_vec(),
+        source_name: source.name.to_string(),
+        mailbox: source.mailbox.map(str::to_string),
+        msg,
+        own_id,
+        keys,
+        prepared,
         now,
     };
-    let result = match thread {
-        Thread::Duplicate => {
-            log.write(&mut tx, IntakeOutcome::Duplicate, None, None)
-                .await?
-        }
-        _ if msg.auto == AutoKind::Bounce => {
-            let ticket = match thread {
-                Thread::Existing { ticket, .. } => {
-                    let t = tickets::find_for_update(&mut tx, db, ticket).await?;
-                    if let Some(t) = &t {
-                        service::event(
-                            &mut tx,
-                            db,
-                            &Actor::system(),
-                            t,
-                            "bounce",
-                            format!("a mail server reported a delivery failure: {}", msg.subject),
-                            now,
-                        )
-                        .await?;
-                    }
-                    t
-                }
-                _ => None,
-            };
-            log.write(&mut tx, IntakeOutcome::Bounce, ticket.as_ref(), None)
-                .await?
-        }
-        _ if sender.is_none() => {
-            let mut i = log
-                .write(&mut tx, IntakeOutcome::Rejected, None, None)
-                .await?;
-            i.reason = Some("the message has no From address to answer".into());
-            i
-        }
-        Thread::Existing { ticket, via } => {
-            let t = tickets::find_for_update(&mut tx, db, ticket).await?;
-            match t {
-                Some(t) if t.state != State::Closed => {
-                    append(&mut tx, &ctx, &msg, &t, &own_id, now).await?;
-                    log.write(
-                        &mut tx,
-                        IntakeOutcome::Appended,
-                        Some(&t),
-                        Some(via.as_str()),
-                    )
-                    .await?
-                }
-                Some(t) => {
-                    let f = service::facts(&t);
-                    let window = i64::from(cfg.reopen_days) * 86_400_000;
-                    if flow::reopens(&f, t.closed_at, now, window) {
-                        append(&mut tx, &ctx, &msg, &t, &own_id, now).await?;
-                        log.write(
-                            &mut tx,
-                            IntakeOutcome::Reopened,
-                            Some(&t),
-                            Some(via.as_str()),
-                        )
-                        .await?
-                    } else {
-                        let new = file(&mut tx, &ctx, &msg, &own_id, source, now).await?;
-                        store::link(&mut tx, &new.id, &t.id, "follow_up", now).await?;
-                        log.write(
-                            &mut tx,
-                            IntakeOutcome::Linked,
-                            Some(&new),
-                            Some(via.as_str()),
-                        )
-                        .await?
-                    }
-                }
-                None => {
-                    let new = file(&mut tx, &ctx, &msg, &own_id, source, now).await?;
-                    log.write(&mut tx, IntakeOutcome::Created, Some(&new), None)
-                        .await?
-                }
-            }
-        }
-        Thread::New => {
-            let new = file(&mut tx, &ctx, &msg, &own_id, source, now).await?;
-            log.write(&mut tx, IntakeOutcome::Created, Some(&new), None)
-                .await?
-        }
-    };
-    tx.commit().await?;
+    // Group commit: this message shares one transaction with others arriving at the same
+    // moment; the answer comes after that transaction committed.
+    let result = db
+        .batched(move |tx: &mut Tx| Box::pin(async move { job.take_in(tx).await }))
+        .await?;
     metrics::counter!("opsdesk_mail_received_total", "outcome" => result.outcome.as_str())
         .increment(1);
     Ok(result)
+}
+
+/// One message's write, owned so the group-commit writer can run it.
+struct Job {
+    db: Db,
+    blobs: Blobs,
+    cfg: MailConfig,
+    raw: Vec<u8>,
+    source_name: String,
+    mailbox: Option<String>,
+    msg: Inbound,
+    own_id: String,
+    keys: opsdesk_mail::InboundKeys,
+    prepared: Prepared,
+    now: i64,
+}
+
+impl Job {
+    async fn take_in(self, tx: &mut Tx) -> Result<Intake, AppError> {
+        let Job {
+            db,
+            blobs,
+            cfg,
+            raw,
+            source_name,
+            mailbox,
+            msg,
+            own_id,
+            keys,
+            prepared,
+            now,
+        } = self;
+        let (db, blobs, cfg) = (&db, &blobs, &cfg);
+        let source = Source {
+            name: &source_name,
+            mailbox: mailbox.as_deref(),
+        };
+        let source = &source;
+        let raw_sha = blobs.put(tx, &raw, now).await?;
+        let signer = outbox::identity(tx).await?.signer;
+        let mut pre = Prefetched::default();
+        let mut ids: Vec<&str> = keys.lookup_ids();
+        ids.push(own_id.as_str());
+        for (id, number) in store::known_ids(tx, &ids).await? {
+            pre.seen.insert(id.clone());
+            pre.tickets.insert(id, number);
+        }
+        if let (Some(n), Some(from)) = (keys.tagged_ticket(), &keys.from)
+            && store::is_participant(tx, n, &from.to_lowercase()).await?
+        {
+            pre.participants.insert((n, from.to_lowercase()));
+        }
+        let thread = decide(&keys, &pre, &signer);
+        let ctx = Ctx {
+            db,
+            blobs,
+            cfg,
+            prepared: &prepared,
+        };
+        let sender = msg.reply_address().map(|a| a.email.to_lowercase());
+        let mut log = Logged {
+            id: new_id(),
+            source: source.name,
+            message_id: own_id.clone(),
+            sender: sender.clone(),
+            subject: msg.subject.clone(),
+            raw_sha,
+            size: raw.len() as i64,
+            auto: msg.auto,
+            now,
+        };
+        let result = match thread {
+            Thread::Duplicate => log.write(tx, IntakeOutcome::Duplicate, None, None).await?,
+            _ if msg.auto == AutoKind::Bounce => {
+                let ticket = match thread {
+                    Thread::Existing { ticket, .. } => {
+                        let t = tickets::find_for_update(tx, db, ticket).await?;
+                        if let Some(t) = &t {
+                            service::event(
+                                tx,
+                                db,
+                                &Actor::system(),
+                                t,
+                                "bounce",
+                                format!(
+                                    "a mail server reported a delivery failure: {}",
+                                    msg.subject
+                                ),
+                                now,
+                            )
+                            .await?;
+                        }
+                        t
+                    }
+                    _ => None,
+                };
+                log.write(tx, IntakeOutcome::Bounce, ticket.as_ref(), None)
+                    .await?
+            }
+            _ if sender.is_none() => {
+                let mut i = log.write(tx, IntakeOutcome::Rejected, None, None).await?;
+                i.reason = Some("the message has no From address to answer".into());
+                i
+            }
+            Thread::Existing { ticket, via } => {
+                let t = tickets::find_for_update(tx, db, ticket).await?;
+                match t {
+                    Some(t) if t.state != State::Closed => {
+                        append(tx, &ctx, &msg, &t, &own_id, now).await?;
+                        log.write(tx, IntakeOutcome::Appended, Some(&t), Some(via.as_str()))
+                            .await?
+                    }
+                    Some(t) => {
+                        let f = service::facts(&t);
+                        let window = i64::from(cfg.reopen_days) * 86_400_000;
+                        if flow::reopens(&f, t.closed_at, now, window) {
+                            append(tx, &ctx, &msg, &t, &own_id, now).await?;
+                            log.write(tx, IntakeOutcome::Reopened, Some(&t), Some(via.as_str()))
+                                .await?
+                        } else {
+                            let new = file(tx, &ctx, &msg, &own_id, source, now).await?;
+                            store::link(tx, &new.id, &t.id, "follow_up", now).await?;
+                            log.write(tx, IntakeOutcome::Linked, Some(&new), Some(via.as_str()))
+                                .await?
+                        }
+                    }
+                    None => {
+                        let new = file(tx, &ctx, &msg, &own_id, source, now).await?;
+                        log.write(tx, IntakeOutcome::Created, Some(&new), None)
+                            .await?
+                    }
+                }
+            }
+            Thread::New => {
+                let new = file(tx, &ctx, &msg, &own_id, source, now).await?;
+                log.write(tx, IntakeOutcome::Created, Some(&new), None)
+                    .await?
+            }
+        };
+        Ok(result)
+    }
 }
 
 struct Logged<'a> {
