@@ -1,7 +1,8 @@
-//! Group commit: hot write paths (ticket intake) hand their transaction body to one writer task
-//! that runs many of them in a single transaction — each inside its own savepoint, so one
-//! failing body is rolled back alone — and commits once. Every caller is answered only after
-//! that commit, so durability is the same as one transaction each, with one fsync per batch.
+//! Group commit (SQLite): hot write paths (ticket intake) hand their transaction body to one
+//! writer task that runs many of them in a single transaction — each inside its own savepoint,
+//! so one failing body is rolled back alone — and commits once. Every caller is answered only
+//! after that commit, so durability is the same as one transaction each, with one fsync per
+//! batch.
 
 use std::sync::{Arc, Mutex};
 

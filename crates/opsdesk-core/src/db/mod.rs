@@ -150,8 +150,11 @@ impl Db {
             .count())
     }
 
-    /// Runs `body` in a transaction shared with other callers (group commit); its value comes
-    /// back once that transaction committed. The body must only use the transaction it gets.
+    /// Runs `body` in a transaction shared with other callers (group commit on SQLite, where
+    /// every commit is an fsync on the one writer); its value comes back once that transaction
+    /// committed. On PostgreSQL, which overlaps concurrent transactions and groups WAL flushes
+    /// itself, the body runs in its own transaction. The body must only use the transaction it
+    /// gets.
     pub async fn batched<T, F>(&self, body: F) -> Result<T, crate::error::AppError>
     where
         T: Send + 'static,
@@ -162,6 +165,12 @@ impl Db {
             + Send
             + 'static,
     {
+        if self.backend == Backend::Postgres {
+            let mut tx = self.begin().await?;
+            let v = body(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(v);
+        }
         self.batcher
             .get_or_init(|| batch::Batcher::start(self.write.clone(), self.backend))
             .run(body)

@@ -173,3 +173,56 @@ async fn names_long_bodies_and_broken_forms_are_handled(backend: Backend) {
     .await;
     assert_eq!(r.status, 400, "{}", r.text);
 }
+
+on_both!(group_commit_keeps_each_write_alone);
+
+/// Concurrent writes through group commit: the failing ones leave nothing behind, the others
+/// are all stored, and each caller hears its own outcome.
+async fn group_commit_keeps_each_write_alone(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let db = app.state.db.clone();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            db.batched(move |tx: &mut opsdesk_core::db::Tx| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO settings (key, value, updated_at) VALUES ($1, 'x', 0)",
+                    )
+                    .bind(format!("batch.{i}"))
+                    .execute(&mut **tx)
+                    .await?;
+                    if i % 3 == 0 {
+                        return Err(opsdesk_core::error::AppError::bad_request(
+                            "nope",
+                            format!("{i} fails"),
+                        ));
+                    }
+                    Ok(i)
+                })
+            })
+            .await
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let r = t.await.unwrap_or_else(|e| panic!("{e}"));
+        if i % 3 == 0 {
+            assert_eq!(r.err().map(|e| e.message), Some(format!("{i} fails")));
+        } else {
+            assert_eq!(r.ok(), Some(i));
+        }
+    }
+    let mut stored: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'batch.%'")
+            .fetch_all(db.read())
+            .await
+            .unwrap_or_default();
+    stored.sort();
+    let mut expected: Vec<String> = (0..40)
+        .filter(|i| i % 3 != 0)
+        .map(|i| format!("batch.{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+}
