@@ -26,7 +26,11 @@ pub struct Desk {
 }
 
 pub async fn desk(backend: Backend) -> Desk {
-    let app = spawn_app(backend).await;
+    desk_from(spawn_app(backend).await).await
+}
+
+/// [`desk`] on an app started with its own configuration.
+pub async fn desk_from(app: TestApp) -> Desk {
     app.setup().await;
     app.add_user("agent@example.com", "agent", "").await;
     app.add_user("alice@customer.test", "customer", "Alice Corp")

@@ -5,10 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use opsdesk_core::auth::tokens::Scope;
 use serde_json::{Value, json};
 
-use crate::desk::Desk;
+use crate::desk::{Desk, desk_from};
 use crate::helpers::{ADMIN_EMAIL, Backend, TestApp, read, required_env, spawn_with};
 use crate::on_both;
 use crate::procs::opsdesk;
@@ -36,21 +35,6 @@ pub async fn mail_desk(
     })
     .await;
     desk_from(app).await
-}
-
-async fn desk_from(app: TestApp) -> Desk {
-    app.setup().await;
-    app.add_user("agent@example.com", "agent", "").await;
-    app.add_user("alice@customer.test", "customer", "Alice Corp")
-        .await;
-    app.add_user("bob@other.test", "customer", "").await;
-    Desk {
-        admin: app.token(ADMIN_EMAIL, Scope::Write).await,
-        agent: app.token("agent@example.com", Scope::Write).await,
-        alice: app.token("alice@customer.test", Scope::Write).await,
-        bob: app.token("bob@other.test", Scope::Write).await,
-        app,
-    }
 }
 
 fn unique(prefix: &str) -> String {
