@@ -1,6 +1,7 @@
 //! opsdesk's support desk: tickets from the support form and the API, the escalation flow the
 //! server enforces, the agent inbox and ticket page. Plugs into the web shell as a capability.
 
+pub mod demo;
 pub mod mail;
 pub mod portal;
 pub mod seed;

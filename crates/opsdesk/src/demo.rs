@@ -73,7 +73,13 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{email}: {}", e.message))?;
         added += 1;
     }
-    eprintln!("demo data ready: {added} people added (password for all: {DEMO_PASSWORD})");
+    opsdesk_desk::prepare(&db).await?;
+    let tickets = opsdesk_desk::demo::seed(&db, &config.mail, "maria.lopez@demo.opsdesk.test")
+        .await
+        .map_err(|e| anyhow::anyhow!("demo tickets: {}", e.message))?;
+    eprintln!(
+        "demo data ready: {added} people and {tickets} tickets added (password for all: {DEMO_PASSWORD})"
+    );
     db.close().await;
     Ok(())
 }

@@ -186,7 +186,7 @@ async fn demo_seeds_a_populated_desk(backend: Backend) {
     ok(&opsdesk(d, &url, &["demo"], None));
     let (_, again) = ok(&opsdesk(d, &url, &["demo"], None));
     assert!(
-        again.contains("0 people added"),
+        again.contains("0 people and 0 tickets added"),
         "the demo is safe to run twice: {again}"
     );
     let (list, _) = ok(&opsdesk(d, &url, &["user", "list"], None));
@@ -195,6 +195,17 @@ async fn demo_seeds_a_populated_desk(backend: Backend) {
         "{list}"
     );
     assert_eq!(list.lines().count(), 9, "header + admin + 7 people: {list}");
+    // Demo tickets in different states, walked through the real flow.
+    let db = opsdesk_core::db::Db::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut states: Vec<String> = sqlx::query_scalar("SELECT state FROM tickets")
+        .fetch_all(db.read())
+        .await
+        .unwrap_or_default();
+    states.sort();
+    assert_eq!(states, vec!["investigating", "new", "responded", "triaged"]);
+    db.close().await;
     let (cfg, _) = ok(&opsdesk(d, &url, &["default-config"], None));
     assert!(cfg.contains("listen = \"127.0.0.1:8080\"") && cfg.contains("OPSDESK_DATABASE_URL"));
 }
