@@ -123,7 +123,7 @@ pub fn nav() -> Vec<NavItem> {
             key: "portal",
             label: "My requests",
             href: "/portal",
-            audience: Audience::Everyone,
+            audience: Audience::Customers,
         },
         NavItem {
             key: "support",

@@ -7,6 +7,8 @@ use crate::accounts::Role;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Audience {
     Everyone,
+    /// Customers only (their own pages, such as the portal).
+    Customers,
     Staff,
     Admins,
 }
@@ -15,6 +17,7 @@ impl Audience {
     pub fn admits(self, role: Role) -> bool {
         match self {
             Audience::Everyone => true,
+            Audience::Customers => role == Role::Customer,
             Audience::Staff => role.is_staff(),
             Audience::Admins => role == Role::Admin,
         }

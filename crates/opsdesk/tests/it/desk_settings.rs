@@ -26,6 +26,8 @@ async fn admins_edit_desk_settings_in_the_page(backend: Backend) {
         assert!(page.text.contains(section), "{section} missing");
     }
     assert!(page.text.contains("No rules yet"));
+    // Staff navigate the desk, not the customer portal.
+    assert!(page.text.contains("Desk settings") && !page.text.contains("My requests"));
 
     // A template with an unknown placeholder is refused and explained; a good one is saved.
     let bad = d

@@ -141,6 +141,7 @@ async fn customers_sign_in_by_link_and_see_only_their_public_conversation(backen
         "{}",
         home.text
     );
+    assert!(home.text.contains("My requests") && !home.text.contains("Desk settings"));
     assert!(
         !home.text.contains("Bob&#x27;s own problem") && !home.text.contains(&format!("#{other}")),
         "{}",
