@@ -44,21 +44,8 @@ fn too_large(message: String) -> AppError {
     AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
 }
 
-/// `type/subtype` if the declared type looks like one, else `application/octet-stream`.
 fn content_type(declared: Option<&str>) -> String {
-    let t = declared.unwrap_or("").trim().to_ascii_lowercase();
-    let ok = t.split_once('/').is_some_and(|(a, b)| {
-        !a.is_empty()
-            && !b.is_empty()
-            && t.len() <= 100
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
-    });
-    if ok {
-        t
-    } else {
-        "application/octet-stream".into()
-    }
+    opsdesk_mail::clean::content_type(declared.unwrap_or(""))
 }
 
 impl FromRequest<AppState> for FormWithFiles {

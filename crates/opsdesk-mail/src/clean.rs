@@ -83,6 +83,51 @@ pub fn clean_body(text: &str) -> String {
     out
 }
 
+/// An ASCII stand-in for a file name, safe inside a quoted header parameter: letters, digits
+/// and `._- ()` stay, anything else becomes `_` (the exact name goes in [`rfc2231`]).
+pub fn ascii_filename(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._- ()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A UTF-8 file name percent-encoded for `filename*=UTF-8''…` (RFC 2231 / RFC 5987).
+pub fn rfc2231(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A declared media type as lowercase `type/subtype`, or `application/octet-stream` when it
+/// does not look like one (parameters, odd characters, too long).
+pub fn content_type(declared: &str) -> String {
+    let t = declared.trim().to_ascii_lowercase();
+    let ok = t.len() <= 100
+        && t.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
+        });
+    if ok {
+        t
+    } else {
+        "application/octet-stream".into()
+    }
+}
+
 /// A file name that is safe to offer as a download and to write to disk: only the last path
 /// component, no `..`, no control or reordering characters, none of the characters Windows
 /// refuses, no leading dots (hidden files), at most [`MAX_FILENAME_CHARS`] with the extension

@@ -270,35 +270,9 @@ fn mixed(
     let mut body = format!("--{boundary}\r\n{inner_head}\r\n{inner}\r\n");
     for f in files {
         let name = clean::sanitize_filename(&f.filename);
-        let ascii: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let encoded: String = name
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        let ctype = if f.content_type.split_once('/').is_some()
-            && f.content_type
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
-        {
-            f.content_type.as_str()
-        } else {
-            "application/octet-stream"
-        };
+        let ascii = clean::ascii_filename(&name);
+        let encoded = clean::rfc2231(&name);
+        let ctype = clean::content_type(&f.content_type);
         body.push_str(&format!("--{boundary}\r\n"));
         body.push_str(&encode::header(
             "Content-Type",

@@ -250,27 +250,11 @@ pub async fn attachment(
 
 /// `attachment; filename="…"; filename*=UTF-8''…` with an ASCII fallback name.
 fn content_disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._- ()".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        opsdesk_mail::clean::ascii_filename(name),
+        opsdesk_mail::clean::rfc2231(name)
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use opsdesk_core::jobs::{NewJob, Registry, store as jobs};
 use super::model::State;
 use super::{service, store};
 use crate::mail::outbox::{self, Letter};
-use crate::mail::{store as mail_store, templates};
+use crate::mail::store as mail_store;
 
 pub const KIND_FOLLOWUP: &str = "desk.followup";
 
@@ -77,14 +77,6 @@ pub async fn send(db: &Db, cfg: &MailConfig, number: i64, resolved_at: i64) -> a
         return Ok(());
     };
     let sender = outbox::Sender::from_settings(brand, support, secret);
-    let reference = format!("#{number}");
-    let vars = [
-        ("name", t.requester.name.as_str()),
-        ("email", t.requester.email.as_str()),
-        ("ref", reference.as_str()),
-        ("subject", t.subject.as_str()),
-        ("brand", sender.brand.as_str()),
-    ];
     outbox::queue(
         &mut tx,
         cfg,
@@ -96,8 +88,8 @@ pub async fn send(db: &Db, cfg: &MailConfig, number: i64, resolved_at: i64) -> a
             purpose: "followup",
             to_email: &t.requester.email,
             to_name: &t.requester.name,
-            subject: &templates::render(&subject, &vars),
-            text: &templates::render(&body, &vars),
+            subject: &super::composer::fill(&subject, &t, &sender.brand),
+            text: &super::composer::fill(&body, &t, &sender.brand),
             automatic: true,
             files: &[],
         },

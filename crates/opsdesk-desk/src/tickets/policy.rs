@@ -81,15 +81,7 @@ pub async fn mark_unsupported(
     let change =
         flow::plan(&service::facts(&t), State::Closed, &fields).map_err(service::flow_error)?;
     let sender = outbox::identity(&mut tx).await?;
-    let reference = format!("#{}", t.number);
-    let vars = [
-        ("name", t.requester.name.as_str()),
-        ("email", t.requester.email.as_str()),
-        ("ref", reference.as_str()),
-        ("subject", t.subject.as_str()),
-        ("brand", sender.brand.as_str()),
-    ];
-    let answer = templates::render(&kind.answer, &vars);
+    let answer = super::composer::fill(&kind.answer, &t, &sender.brand);
     let message = store::insert_message(
         &mut tx,
         &t.id,

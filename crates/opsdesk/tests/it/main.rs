@@ -22,6 +22,7 @@ mod desk_triage;
 mod desk_uploads;
 mod jobs;
 mod mail;
+mod mail_channels;
 mod mail_imap;
 mod multi_instance;
 mod portal;
