@@ -2,7 +2,7 @@
 //! loopback with N connections, and prints each figure beside the same-run HTTP ceiling (an
 //! endpoint that does no work) and its target, so results read as ratios on any machine.
 //!
-//!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [WORKLOAD ...]
+//!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [--keep-data DIR] [WORKLOAD ...]
 //!
 //! Workloads: ceiling, health, login, api-me, tickets, email, inbox, search (default: all). `inbox` and
 //! `search` run against a desk seeded with `--seed-tickets` tickets (`opsdesk seed`).
@@ -32,6 +32,10 @@ struct Args {
     /// Run on this (empty) PostgreSQL database instead of a fresh SQLite file.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Keep the data directory here (SQLite) and reuse its seeded desk on the next run with the
+    /// same seed sizes — for iterating on the read workloads without seeding each time.
+    #[arg(long, value_name = "DIR")]
+    keep_data: Option<std::path::PathBuf>,
     /// Tickets loaded before the inbox and search workloads.
     #[arg(long, default_value_t = 100_000)]
     seed_tickets: u64,
@@ -61,7 +65,12 @@ async fn main() -> anyhow::Result<()> {
         Some(p) => p,
         None => server::build_release()?,
     };
-    let srv = server::Server::start(&binary, args.database_url.as_deref()).await?;
+    let srv = server::Server::start(
+        &binary,
+        args.database_url.as_deref(),
+        args.keep_data.as_deref(),
+    )
+    .await?;
     let token = srv.prepare().await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Idle memory is read before the sign-in below: one argon2 hash grows the heap by ~20 MiB
@@ -145,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
         verdict(idle_rss < 40 * 1024, "")
     );
     println!("RSS after load    {:>8.1} MiB", busy_rss as f64 / 1024.0);
-    if let Some(took) = seeded {
+    if let Some(Some(took)) = seeded {
         println!(
             "seed              {:>8.1} s    {} tickets, {} messages ({:.0} tickets/s)",
             took.as_secs_f64(),

@@ -30,8 +30,23 @@ pub struct Server {
     pub base: String,
     pub ready_after: Duration,
     binary: PathBuf,
-    dir: tempfile::TempDir,
+    dir: DataDir,
     database_url: Option<String>,
+}
+
+/// Where the server keeps its data: a throwaway directory, or one kept between runs.
+enum DataDir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl DataDir {
+    fn path(&self) -> &Path {
+        match self {
+            DataDir::Temp(t) => t.path(),
+            DataDir::Kept(p) => p,
+        }
+    }
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -42,9 +57,20 @@ fn free_port() -> anyhow::Result<u16> {
 
 impl Server {
     /// Starts the server on a fresh SQLite database, or on `database_url` (which should name an
-    /// empty PostgreSQL database).
-    pub async fn start(binary: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
-        let dir = tempfile::tempdir()?;
+    /// empty PostgreSQL database). With `keep`, the data directory is that one and survives the
+    /// run, so a seeded desk can be measured again without seeding it again.
+    pub async fn start(
+        binary: &Path,
+        database_url: Option<&str>,
+        keep: Option<&Path>,
+    ) -> anyhow::Result<Server> {
+        let dir = match keep {
+            Some(p) => {
+                std::fs::create_dir_all(p)?;
+                DataDir::Kept(p.to_path_buf())
+            }
+            None => DataDir::Temp(tempfile::tempdir()?),
+        };
         let port = free_port()?;
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let started = Instant::now();
@@ -104,8 +130,17 @@ impl Server {
         cmd
     }
 
-    /// Loads synthetic tickets with `opsdesk seed`; returns how long it took.
-    pub fn seed(&self, tickets: u64, messages: u64) -> anyhow::Result<Duration> {
+    /// Loads synthetic tickets with `opsdesk seed`; returns how long it took, or `None` when a
+    /// kept data directory already holds this seed.
+    pub fn seed(&self, tickets: u64, messages: u64) -> anyhow::Result<Option<Duration>> {
+        let marker = self
+            .dir
+            .path()
+            .join(format!("bench-seed-{tickets}-{messages}"));
+        if marker.exists() {
+            eprintln!("reusing the seeded desk in {}", self.dir.path().display());
+            return Ok(None);
+        }
         eprintln!("seeding {tickets} tickets and {messages} messages …");
         let started = Instant::now();
         let out = self
@@ -123,7 +158,11 @@ impl Server {
         if !out.success() {
             bail!("opsdesk seed failed");
         }
-        Ok(started.elapsed())
+        let took = started.elapsed();
+        if matches!(self.dir, DataDir::Kept(_)) {
+            std::fs::write(&marker, b"")?;
+        }
+        Ok(Some(took))
     }
 
     /// Signs the admin in through the login form; returns the session cookie (`name=value`).
@@ -160,7 +199,9 @@ impl Server {
             }))
             .send()
             .await?;
-        if r.status().as_u16() != 201 {
+        // A kept data directory was set up by an earlier run.
+        let set_up_before = r.status().as_u16() == 409 && matches!(self.dir, DataDir::Kept(_));
+        if r.status().as_u16() != 201 && !set_up_before {
             bail!("setup failed: {}", r.text().await.unwrap_or_default());
         }
         let out = self

@@ -89,7 +89,7 @@ pub fn capability() -> Capability {
     }
 }
 
-/// The desk's background jobs (outgoing mail).
+/// The desk's background jobs (outgoing mail, follow-ups, search index upkeep).
 pub fn register_jobs(
     registry: &mut opsdesk_core::jobs::Registry,
     config: &opsdesk_core::config::Config,
@@ -97,6 +97,7 @@ pub fn register_jobs(
     let mail = std::sync::Arc::new(config.mail.clone());
     mail::outbox::register(registry, mail.clone());
     tickets::followup::register(registry, mail);
+    tickets::search::register(registry);
 }
 
 /// Start-up work: the secret that signs outgoing Message-IDs exists before anything is sent.

@@ -218,7 +218,9 @@ pub async fn load(
         written = end;
         progress(written);
     }
-    // A bulk load changes the data's shape: give the planner fresh statistics.
+    // A bulk load changes the data's shape: give the planner fresh statistics, and compact the
+    // search index its many small inserts left in pieces.
     db.analyze().await?;
+    crate::tickets::search::tidy(db, crate::tickets::search::Tidy::Optimize).await?;
     Ok(())
 }

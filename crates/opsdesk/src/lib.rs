@@ -152,6 +152,7 @@ impl App {
             tasks.push(tokio::spawn(jobs::run_scheduler(
                 state.db.clone(),
                 state.leadership.clone(),
+                state.runner.hourly(),
                 Duration::from_secs(30),
                 shutdown_tx.subscribe(),
             )));

@@ -61,6 +61,15 @@ pub async fn checkpoint(db: &Db) -> anyhow::Result<()> {
 /// Queues the periodic platform jobs once per interval (dedupe keys make this safe even if two
 /// instances briefly both think they lead).
 pub async fn schedule_periodic(db: &Db, now: i64) -> Result<(), sqlx::Error> {
+    schedule_periodic_with(db, now, &[]).await
+}
+
+/// [`schedule_periodic`] plus capabilities' hourly kinds (see [`Registry::register_hourly`]).
+pub async fn schedule_periodic_with(
+    db: &Db,
+    now: i64,
+    hourly: &[&'static str],
+) -> Result<(), sqlx::Error> {
     let hour = now / 3_600_000;
     let day = now / 86_400_000;
     let mut tx = db.begin().await?;
@@ -70,6 +79,11 @@ pub async fn schedule_periodic(db: &Db, now: i64) -> Result<(), sqlx::Error> {
     let mut cp = NewJob::now(KIND_CHECKPOINT, serde_json::Value::Null);
     cp.dedupe_key = Some(format!("{KIND_CHECKPOINT}:{day}"));
     store::enqueue(&mut tx, &cp).await?;
+    for kind in hourly {
+        let mut job = NewJob::now(kind, serde_json::Value::Null);
+        job.dedupe_key = Some(format!("{kind}:{hour}"));
+        store::enqueue(&mut tx, &job).await?;
+    }
     tx.commit().await
 }
 
@@ -77,12 +91,13 @@ pub async fn schedule_periodic(db: &Db, now: i64) -> Result<(), sqlx::Error> {
 pub async fn run_scheduler(
     db: Db,
     leadership: Leadership,
+    hourly: Vec<&'static str>,
     every: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         if leadership.is_leader()
-            && let Err(e) = schedule_periodic(&db, now_ms()).await
+            && let Err(e) = schedule_periodic_with(&db, now_ms(), &hourly).await
         {
             tracing::warn!(error = %e, "cannot queue periodic jobs");
         }

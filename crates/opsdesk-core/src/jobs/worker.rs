@@ -25,6 +25,8 @@ pub type Handler = Arc<dyn Fn(JobCtx) -> BoxFuture<'static, anyhow::Result<()>> 
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
+    /// Kinds the scheduler queues once an hour (capabilities' own maintenance).
+    hourly: Vec<&'static str>,
 }
 
 impl Registry {
@@ -35,6 +37,22 @@ impl Registry {
     {
         self.handlers
             .insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
+    }
+
+    /// Registers `f` and has the scheduler queue it once an hour.
+    pub fn register_hourly<F, Fut>(&mut self, kind: &'static str, f: F)
+    where
+        F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.register(kind, f);
+        if !self.hourly.contains(&kind) {
+            self.hourly.push(kind);
+        }
+    }
+
+    pub fn hourly(&self) -> &[&'static str] {
+        &self.hourly
     }
 
     pub fn kinds(&self) -> Vec<&'static str> {
@@ -73,6 +91,11 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// Kinds the scheduler queues once an hour besides the platform's own.
+    pub fn hourly(&self) -> Vec<&'static str> {
+        self.registry.hourly().to_vec()
+    }
+
     pub fn new(db: Db, registry: Registry, instance_id: &str) -> Runner {
         Runner {
             db,

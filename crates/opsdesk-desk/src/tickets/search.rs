@@ -4,7 +4,8 @@
 
 use sqlx::Row as _;
 
-use opsdesk_core::db::{Backend, Tx};
+use opsdesk_core::db::{Backend, Db, Tx};
+use opsdesk_core::jobs::Registry;
 
 /// At most this many words of a query are used.
 pub const MAX_QUERY_WORDS: usize = 8;
@@ -175,6 +176,49 @@ pub async fn set_subject(
         true,
     )
     .await
+}
+
+/// The hourly job that keeps the full-text index compact.
+pub const KIND_TIDY: &str = "desk.search_tidy";
+
+/// How the index is tidied: a bounded merge of its segments (hourly), or a full rebuild into one
+/// segment (after a bulk load).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tidy {
+    Merge,
+    Optimize,
+}
+
+/// Merges the SQLite full-text index's segments. Each insert adds a small segment and FTS5 only
+/// merges them lazily; a query reads every segment, and newest-first queries pay for each one, so
+/// search slows down as segments pile up. PostgreSQL's GIN index is kept by autovacuum.
+pub async fn tidy(db: &Db, how: Tidy) -> Result<(), sqlx::Error> {
+    if db.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    match how {
+        Tidy::Optimize => {
+            sqlx::query("INSERT INTO ticket_fts (ticket_fts) VALUES ('optimize')")
+                .execute(db.write())
+                .await?;
+        }
+        // A few bounded steps (each ~2,000 pages), so writers wait at most one step at a time.
+        Tidy::Merge => {
+            for _ in 0..8 {
+                sqlx::query("INSERT INTO ticket_fts (ticket_fts, rank) VALUES ('merge', -2000)")
+                    .execute(db.write())
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.register_hourly(KIND_TIDY, |ctx| async move {
+        tidy(&ctx.db, Tidy::Merge).await?;
+        Ok(())
+    });
 }
 
 /// SQL selecting the numbers of tickets that contain every word, with one placeholder `$first`

@@ -12,18 +12,40 @@ use super::model::{
 use super::search;
 use opsdesk_core::db::{Backend, Db, Tx, flag};
 
-const TICKET_SELECT: &str = "SELECT t.id, t.number, t.subject, t.state, t.resume_state, t.category_id, \
+/// The columns a [`Ticket`] is read from (`t` is the ticket, joined as in [`ticket_joins`]).
+macro_rules! ticket_columns {
+    () => {
+        "SELECT t.id, t.number, t.subject, t.state, t.resume_state, t.category_id, \
      t.priority, t.channel, t.requester_id, t.organization_id, t.assignee_id, t.security, \
      t.reproduction_outcome, t.reproduction_steps, t.evidence, t.root_cause, t.fix, t.resolution, \
      t.close_reason, t.created_at, t.updated_at, t.fixed_at, t.last_reply_at, t.resolved_at, t.closed_at, \
      c.name AS category_name, c.security AS category_security, c.position AS category_position, \
      r.email AS requester_email, r.name AS requester_name, o.name AS organization_name, \
      COALESCE(o.share_tickets, 0) AS organization_shared, \
-     a.email AS assignee_email, a.name AS assignee_name \
-     FROM tickets t JOIN users r ON r.id = t.requester_id \
-     LEFT JOIN ticket_categories c ON c.id = t.category_id \
-     LEFT JOIN organizations o ON o.id = t.organization_id \
-     LEFT JOIN users a ON a.id = t.assignee_id";
+     a.email AS assignee_email, a.name AS assignee_name"
+    };
+}
+
+/// The people, category and organization a ticket row is shown with.
+macro_rules! ticket_joins {
+    () => {
+        " JOIN users r ON r.id = t.requester_id \
+         LEFT JOIN ticket_categories c ON c.id = t.category_id \
+         LEFT JOIN organizations o ON o.id = t.organization_id \
+         LEFT JOIN users a ON a.id = t.assignee_id"
+    };
+}
+
+const TICKET_SELECT: &str = concat!(ticket_columns!(), " FROM tickets t", ticket_joins!());
+
+/// Search results newest (or oldest) first on SQLite: the full-text index drives the scan in
+/// ticket-number order, so a page stops after its rows instead of collecting every match first
+/// (common words match most of a large desk).
+const TICKET_SELECT_FTS: &str = concat!(
+    ticket_columns!(),
+    " FROM ticket_fts f JOIN tickets t ON t.number = f.rowid",
+    ticket_joins!()
+);
 
 fn decode<T>(what: &str, raw: &str, parsed: Option<T>) -> Result<T, sqlx::Error> {
     parsed.ok_or_else(|| sqlx::Error::Decode(format!("unknown {what} {raw:?}").into()))
@@ -519,9 +541,22 @@ impl Conditions {
     }
 }
 
-fn base_conditions(f: &ListFilter, with_state: bool, backend: Backend) -> Conditions {
+/// How the search words constrain the rows: as a subquery of matching numbers, or (with
+/// [`TICKET_SELECT_FTS`]) as the MATCH of the joined full-text table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Words {
+    Subquery,
+    Joined,
+}
+
+fn base_conditions(f: &ListFilter, with_state: bool, backend: Backend, words: Words) -> Conditions {
     let mut c = Conditions::default();
-    if !f.words.is_empty() {
+    if !f.words.is_empty() && words == Words::Joined {
+        c.text(
+            "ticket_fts MATCH ?",
+            &search::match_expr(backend, &f.words, f.public_only),
+        );
+    } else if !f.words.is_empty() {
         let sql = search::matching_sql(backend, c.next(), f.public_only);
         c.sql.push(format!("t.number IN ({sql})"));
         c.binds.push(Bind::Text(search::match_expr(
@@ -574,12 +609,23 @@ pub fn sort_key(t: &Ticket, sort: Sort) -> i64 {
 }
 
 pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
-    let mut c = base_conditions(f, true, db.backend());
     let (key, key_desc, number_desc) = f.sort.order();
+    let fts_driven = db.backend() == Backend::Sqlite && !f.words.is_empty() && key == "t.number";
+    let (select, key) = if fts_driven {
+        (TICKET_SELECT_FTS, "f.rowid")
+    } else {
+        (TICKET_SELECT, key)
+    };
+    let words = if fts_driven {
+        Words::Joined
+    } else {
+        Words::Subquery
+    };
+    let mut c = base_conditions(f, true, db.backend(), words);
     let op = |desc: bool| if desc { "<" } else { ">" };
     let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
-    if let Some((_, n)) = f.after.filter(|_| key == "t.number") {
-        c.int(&format!("t.number {} ?", op(number_desc)), n);
+    if let Some((_, n)) = f.after.filter(|_| key == "t.number" || key == "f.rowid") {
+        c.int(&format!("{key} {} ?", op(number_desc)), n);
     } else if let Some((k, n)) = f.after {
         let (a, b) = (c.next(), c.next() + 1);
         c.sql.push(format!(
@@ -590,16 +636,13 @@ pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sq
         c.binds.push(Bind::Int(k));
         c.binds.push(Bind::Int(n));
     }
-    let order = if key == "t.number" {
-        format!("t.number {}", dir(number_desc))
+    let order = if key == "t.number" || key == "f.rowid" {
+        format!("{key} {}", dir(number_desc))
     } else {
         format!("{key} {}, t.number {}", dir(key_desc), dir(number_desc))
     };
     let n = c.next();
-    let sql = format!(
-        "{TICKET_SELECT}{} ORDER BY {order} LIMIT ${n}",
-        c.where_clause()
-    );
+    let sql = format!("{select}{} ORDER BY {order} LIMIT ${n}", c.where_clause());
     let q = c.bind_all(sqlx::query(AssertSqlSafe(sql))).bind(limit);
     let rows = q.fetch_all(db.read()).await?;
     rows.iter().map(ticket_from_row).collect()
@@ -607,7 +650,8 @@ pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sq
 
 /// How many tickets match the filter in each state (the state filter itself ignored).
 pub async fn count_by_state(db: &Db, f: &ListFilter) -> Result<Vec<(State, i64)>, sqlx::Error> {
-    let c = base_conditions(f, false, db.backend());
+    let c = base_conditions(f, false, db.backend(), Words::Subquery);
+    // The (filter, state, security) indexes give the groups in order from the index alone.
     let sql = format!(
         "SELECT t.state, COUNT(*) AS n FROM tickets t{} GROUP BY t.state",
         c.where_clause()

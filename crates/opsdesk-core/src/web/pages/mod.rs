@@ -19,6 +19,8 @@ use crate::accounts::User;
 use crate::error::AppError;
 
 const FLASH_KEY: &str = "flash";
+/// The day (days since 1970) a signed-in session was last seen by a page.
+const SEEN_DAY_KEY: &str = "seen_day";
 
 /// The signed-in user as the layout shows them.
 #[derive(Clone, Debug)]
@@ -52,7 +54,10 @@ impl Shell {
             .await
             .map(|i| i.brand_name)
             .unwrap_or_else(|_| "opsdesk".into());
-        let flash = session.remove::<String>(FLASH_KEY).await.ok().flatten();
+        let flash = take_flash(session).await;
+        if user.is_some() {
+            keep_alive(session).await;
+        }
         Shell {
             brand,
             title: title.to_string(),
@@ -80,6 +85,27 @@ impl Shell {
             flash: None,
             version: env!("CARGO_PKG_VERSION"),
         }
+    }
+}
+
+/// The pending flash message, if any. Only a session that holds one is changed: removing a key
+/// marks the session for saving, and a page view should not cost a database write.
+async fn take_flash(session: &Session) -> Option<String> {
+    match session.get::<String>(FLASH_KEY).await {
+        Ok(Some(_)) => session.remove::<String>(FLASH_KEY).await.ok().flatten(),
+        _ => None,
+    }
+}
+
+/// Sessions expire after their inactivity period; the expiry (and the cookie's) moves forward
+/// when the session is saved. Saving it on the first page of each day keeps an active session
+/// alive with one write a day instead of one per page.
+async fn keep_alive(session: &Session) {
+    let today = crate::clock::now_ms().div_euclid(86_400_000);
+    if session.get::<i64>(SEEN_DAY_KEY).await.ok().flatten() != Some(today)
+        && let Err(e) = session.insert(SEEN_DAY_KEY, today).await
+    {
+        tracing::warn!(error = %e, "cannot refresh the session");
     }
 }
 
