@@ -14,6 +14,7 @@ mod cli;
 mod desk;
 mod desk_bad_input;
 mod desk_composer;
+mod desk_counts;
 mod desk_pages;
 mod desk_policies;
 mod desk_search;
