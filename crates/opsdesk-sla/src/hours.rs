@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 const DAY_MINUTES: u16 = 24 * 60;
 /// How far ahead (in days) the arithmetic looks for open time before it gives up; a calendar is
@@ -23,7 +24,7 @@ pub const MAX_HOLIDAYS: usize = 500;
 pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Opening hours as an admin enters them (the API's and the form's shape).
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
 pub struct HoursSpec {
     /// An IANA time zone, e.g. `Europe/Berlin`.
     pub time_zone: String,
@@ -33,7 +34,7 @@ pub struct HoursSpec {
 }
 
 /// One span of opening hours on a weekday.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
 pub struct OpenSpan {
     /// `mon` … `sun`.
     pub day: String,
@@ -44,7 +45,7 @@ pub struct OpenSpan {
 }
 
 /// A closed day.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Holiday {
     /// `2026-12-24` for that day only, or `12-25` for the same day every year.
     pub date: String,
@@ -129,8 +130,18 @@ impl BusinessHours {
         }
     }
 
-    /// Checks a spec; `today` is the date one-off holidays may not be before.
+    /// Checks a spec an admin entered; `today` is the date one-off holidays may not be before,
+    /// and the calendar must open some day of the year from it.
     pub fn parse(spec: &HoursSpec, today: Date) -> Result<BusinessHours, Problems> {
+        Self::build(spec, Some(today))
+    }
+
+    /// A spec stored earlier (checked when it was entered; its one-off holidays may be past now).
+    pub fn load(spec: &HoursSpec) -> Result<BusinessHours, Problems> {
+        Self::build(spec, None)
+    }
+
+    fn build(spec: &HoursSpec, today: Option<Date>) -> Result<BusinessHours, Problems> {
         let mut problems = Problems::default();
         let tz = match spec.time_zone.trim() {
             "" => {
@@ -163,6 +174,9 @@ impl BusinessHours {
             yearly,
             always: false,
         };
+        let Some(today) = today else {
+            return Ok(hours);
+        };
         let mut day = today;
         let open_within_a_year = (0..366).any(|_| {
             let open = hours.is_open_day(day);
@@ -185,6 +199,18 @@ impl BusinessHours {
 
     pub fn is_always(&self) -> bool {
         self.always
+    }
+
+    /// Open minutes in a week without holidays (10,080 round the clock).
+    pub fn weekly_minutes(&self) -> u32 {
+        if self.always {
+            return 7 * u32::from(DAY_MINUTES);
+        }
+        self.week
+            .iter()
+            .flatten()
+            .map(|&(a, b)| u32::from(b - a))
+            .sum()
     }
 
     fn is_open_day(&self, date: Date) -> bool {
@@ -402,7 +428,7 @@ fn parse_week(spans: &[OpenSpan], problems: &mut Problems) -> Option<[Vec<(u16, 
 
 fn parse_holidays(
     holidays: &[Holiday],
-    today: Date,
+    today: Option<Date>,
     problems: &mut Problems,
 ) -> (BTreeSet<Date>, BTreeSet<(i8, i8)>) {
     let (mut once, mut yearly) = (BTreeSet::new(), BTreeSet::new());
@@ -412,7 +438,7 @@ fn parse_holidays(
     }
     for (i, h) in holidays.iter().enumerate() {
         match parse_holiday(&h.date) {
-            Ok(HolidayDate::Once(d)) if d < today => problems.add(
+            Ok(HolidayDate::Once(d)) if today.is_some_and(|t| d < t) => problems.add(
                 format!("holidays[{i}].date"),
                 format!("{d} is in the past (use MM-DD for a holiday every year)"),
             ),

@@ -1,10 +1,26 @@
 //! Support tiers and SLAs. Pure rules first: business-hours calendars and the arithmetic of
-//! business time (`hours`), and the per-ticket SLA clocks that start, pause and stop on the
-//! ticket's events (`clock`); the store, timers, API and reports build on them.
+//! business time (`hours`), the per-ticket SLA clocks that start, pause and stop on the ticket's
+//! events (`clock`), and the checks of tiers and targets (`policy`); then the store, the service
+//! and the API. Plugs into the web shell as a capability.
 
+pub mod api;
 pub mod clock;
+pub mod hours;
+pub mod policy;
+pub mod service;
+pub mod store;
+
 #[cfg(test)]
 mod clock_tests;
-pub mod hours;
 #[cfg(test)]
 mod hours_tests;
+
+use opsdesk_core::web::Capability;
+
+/// The SLA capability's routes.
+pub fn capability() -> Capability {
+    Capability {
+        pages: axum::Router::new(),
+        api: api::router(),
+    }
+}

@@ -98,7 +98,10 @@ impl App {
             setup_done,
         )
         .with_nav(opsdesk_desk::nav());
-        let router = web::router(state.clone(), vec![opsdesk_desk::capability()]);
+        let router = web::router(
+            state.clone(),
+            vec![opsdesk_desk::capability(), opsdesk_sla::capability()],
+        );
         Ok(App {
             listener,
             smtp,

@@ -28,4 +28,5 @@ mod mail_imap;
 mod multi_instance;
 mod portal;
 mod setup;
+mod sla;
 mod tools;

@@ -1,0 +1,94 @@
+//! Tiers and calendars over JSON: `GET/POST /api/tiers`, `GET/POST /api/calendars`.
+
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::policy::{Calendar, CalendarInput, Tier, TierInput};
+use crate::service;
+use opsdesk_core::error::{AppError, ErrorBody};
+use opsdesk_core::web::AppState;
+use opsdesk_core::web::extract::ApiJson;
+use opsdesk_core::web::identity::ApiUser;
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "sla", description = "Support tiers, their targets, and business-hours calendars")))]
+struct SlaDoc;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(SlaDoc::openapi())
+        .routes(routes!(list_tiers, post_tier))
+        .routes(routes!(list_calendars, post_calendar))
+}
+
+#[utoipa::path(get, path = "/api/tiers", tag = "sla", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Tiers in order, with their targets by priority", body = Vec<Tier>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn list_tiers(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+) -> Result<axum::Json<Vec<Tier>>, AppError> {
+    Ok(axum::Json(service::tiers(&state.db, me.user()).await?))
+}
+
+#[utoipa::path(post, path = "/api/tiers", tag = "sla", security(("bearer" = [])),
+    request_body = TierInput,
+    responses(
+        (status = 201, description = "Created", body = Tier),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields (name, calendar, targets, warn_percent)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn post_tier(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<TierInput>,
+) -> Result<(StatusCode, axum::Json<Tier>), AppError> {
+    me.require_write()?;
+    let t = service::create_tier(&state.db, &me.actor(), me.user(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(t)))
+}
+
+#[utoipa::path(get, path = "/api/calendars", tag = "sla", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Business-hours calendars by name", body = Vec<Calendar>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn list_calendars(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+) -> Result<axum::Json<Vec<Calendar>>, AppError> {
+    Ok(axum::Json(service::calendars(&state.db, me.user()).await?))
+}
+
+#[utoipa::path(post, path = "/api/calendars", tag = "sla", security(("bearer" = [])),
+    request_body = CalendarInput,
+    responses(
+        (status = 201, description = "Created", body = Calendar),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields (time zone, hours, holidays)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn post_calendar(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    ApiJson(input): ApiJson<CalendarInput>,
+) -> Result<(StatusCode, axum::Json<Calendar>), AppError> {
+    me.require_write()?;
+    let c = service::create_calendar(&state.db, &me.actor(), me.user(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(c)))
+}

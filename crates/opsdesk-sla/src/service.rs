@@ -1,0 +1,203 @@
+//! Tiers and calendars: list them, and create them the way every change is made — check the
+//! input, then one transaction with its audit record.
+
+use std::collections::BTreeMap;
+
+use opsdesk_core::accounts::{Role, User};
+use opsdesk_core::audit::{self, Actor};
+use opsdesk_core::clock::{new_id, now_ms};
+use opsdesk_core::db::Db;
+use opsdesk_core::error::{AppError, Fields, on_unique};
+
+use crate::hours::{BusinessHours, HoursSpec};
+use crate::policy::{
+    self, Calendar, CalendarInput, CalendarRef, PRIORITIES, Targets, Tier, TierInput,
+};
+use crate::store::{self, CalendarRow, NewTier};
+
+fn admin_only(viewer: &User) -> Result<(), AppError> {
+    if viewer.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "Only admins can change tiers and calendars.",
+        ))
+    }
+}
+
+fn staff_only(viewer: &User) -> Result<(), AppError> {
+    if viewer.role.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "Only the support team can see tiers and calendars.",
+        ))
+    }
+}
+
+fn fields_from(problems: Vec<(String, String)>) -> AppError {
+    let mut f = Fields::default();
+    for (field, problem) in &problems {
+        f.add(field, problem);
+    }
+    f.finish()
+        .err()
+        .unwrap_or_else(|| AppError::bad_request("invalid_input", "invalid input"))
+}
+
+fn view(row: CalendarRow) -> Result<Calendar, AppError> {
+    let spec: HoursSpec = serde_json::from_str(&row.spec)
+        .map_err(|e| AppError::internal(unreadable(&row.id, e.to_string())))?;
+    let hours = BusinessHours::load(&spec)
+        .map_err(|e| AppError::internal(unreadable(&row.id, e.to_string())))?;
+    Ok(Calendar::from_spec(row.id, row.name, spec, &hours))
+}
+
+fn unreadable(id: &str, e: String) -> std::io::Error {
+    std::io::Error::other(format!("stored calendar {id} is unreadable: {e}"))
+}
+
+pub async fn calendars(db: &Db, viewer: &User) -> Result<Vec<Calendar>, AppError> {
+    staff_only(viewer)?;
+    store::list_calendars(db)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect()
+}
+
+/// Today in the calendar's own time zone (UTC when the zone is unknown: it is refused anyway).
+fn today_in(zone: &str) -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::now().to_zoned(tz).date()
+}
+
+pub async fn create_calendar(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    input: CalendarInput,
+) -> Result<Calendar, AppError> {
+    admin_only(viewer)?;
+    let mut problems = Vec::new();
+    let name = policy::check_name(&input.name)
+        .map_err(|p| problems.push(("name".to_string(), p.to_string())))
+        .ok();
+    let spec = input.spec();
+    let hours = BusinessHours::parse(&spec, today_in(&spec.time_zone))
+        .map_err(|p| problems.extend(p.0))
+        .ok();
+    let (Some(name), Some(hours)) = (name, hours) else {
+        return Err(fields_from(problems));
+    };
+    let row = CalendarRow {
+        id: new_id(),
+        name,
+        spec: serde_json::to_string(&spec).map_err(AppError::internal)?,
+    };
+    let mut tx = db.begin().await?;
+    store::insert_calendar(&mut tx, &row, now_ms())
+        .await
+        .map_err(|e| on_unique(e, "name", "is already used by another calendar"))?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            "sla.calendar.create",
+            format!("calendar:{}", row.id),
+            format!(
+                "name={} time_zone={} weekly_open_minutes={}",
+                row.name,
+                spec.time_zone,
+                hours.weekly_minutes()
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Calendar::from_spec(row.id, row.name, spec, &hours))
+}
+
+pub async fn tiers(db: &Db, viewer: &User) -> Result<Vec<Tier>, AppError> {
+    staff_only(viewer)?;
+    let mut targets: BTreeMap<String, BTreeMap<String, Targets>> = BTreeMap::new();
+    for (tier, rank, t) in store::list_targets(db).await? {
+        if let Some(p) = usize::try_from(rank).ok().and_then(|r| PRIORITIES.get(r)) {
+            targets.entry(tier).or_default().insert((*p).to_string(), t);
+        }
+    }
+    Ok(store::list_tiers(db)
+        .await?
+        .into_iter()
+        .map(|r| Tier {
+            targets: targets.remove(&r.id).unwrap_or_default(),
+            calendar: r
+                .calendar_id
+                .zip(r.calendar_name)
+                .map(|(id, name)| CalendarRef { id, name }),
+            id: r.id,
+            name: r.name,
+            position: r.position,
+            ticket_sla: r.ticket_sla,
+            warn_percent: r.warn_percent,
+        })
+        .collect())
+}
+
+pub async fn create_tier(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    input: TierInput,
+) -> Result<Tier, AppError> {
+    admin_only(viewer)?;
+    let checked = policy::check_tier(&input).map_err(fields_from)?;
+    let calendar = match &checked.calendar {
+        None => None,
+        Some(key) => Some(store::find_calendar(db, key).await?.ok_or_else(|| {
+            AppError::field(
+                "calendar",
+                "is not a known calendar (see GET /api/calendars), or null for 24/7",
+            )
+        })?),
+    };
+    let id = new_id();
+    let mut tx = db.begin().await?;
+    store::insert_tier(
+        &mut tx,
+        &NewTier {
+            id: &id,
+            name: &checked.name,
+            calendar_id: calendar.as_ref().map(|c| c.id.as_str()),
+            ticket_sla: checked.ticket_sla,
+            warn_percent: checked.warn_percent,
+        },
+        now_ms(),
+    )
+    .await
+    .map_err(|e| on_unique(e, "name", "is already used by another tier"))?;
+    for (rank, t) in &checked.targets {
+        store::insert_targets(&mut tx, &id, *rank, t).await?;
+    }
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            "sla.tier.create",
+            format!("tier:{id}"),
+            format!(
+                "name={} calendar={} targets={}",
+                checked.name,
+                calendar.as_ref().map_or("24/7", |c| c.name.as_str()),
+                checked.targets.len()
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    tiers(db, viewer)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| AppError::not_found("This tier"))
+}

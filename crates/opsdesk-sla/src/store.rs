@@ -1,0 +1,160 @@
+//! Tiers, their targets and calendars in the database (SQL only; checks live in `policy` and
+//! `hours`, the transaction and audit in `service`).
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use crate::policy::Targets;
+use opsdesk_core::db::{Db, Tx, flag};
+
+/// A calendar as stored: its spec is the checked JSON the admin entered.
+pub struct CalendarRow {
+    pub id: String,
+    pub name: String,
+    pub spec: String,
+}
+
+fn calendar_from(r: &AnyRow) -> Result<CalendarRow, sqlx::Error> {
+    Ok(CalendarRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        spec: r.try_get("spec")?,
+    })
+}
+
+pub async fn list_calendars(db: &Db) -> Result<Vec<CalendarRow>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, name, spec FROM sla_calendars ORDER BY name")
+        .fetch_all(db.read())
+        .await?;
+    rows.iter().map(calendar_from).collect()
+}
+
+/// A calendar by id or (case-insensitive) name.
+pub async fn find_calendar(db: &Db, key: &str) -> Result<Option<CalendarRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, name, spec FROM sla_calendars WHERE id = $1 OR LOWER(name) = LOWER($1)",
+    )
+    .bind(key)
+    .fetch_optional(db.read())
+    .await?;
+    row.as_ref().map(calendar_from).transpose()
+}
+
+pub async fn insert_calendar(tx: &mut Tx, c: &CalendarRow, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sla_calendars (id, name, spec, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&c.id)
+    .bind(&c.name)
+    .bind(&c.spec)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A tier as stored, with its calendar's name.
+pub struct TierRow {
+    pub id: String,
+    pub name: String,
+    pub position: i64,
+    pub calendar_id: Option<String>,
+    pub calendar_name: Option<String>,
+    pub ticket_sla: bool,
+    pub warn_percent: i64,
+}
+
+pub async fn list_tiers(db: &Db) -> Result<Vec<TierRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.name, t.position, t.calendar_id, c.name AS calendar_name, t.ticket_sla, \
+         t.warn_percent FROM sla_tiers t LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
+         ORDER BY t.position, t.name",
+    )
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TierRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                position: r.try_get("position")?,
+                calendar_id: r.try_get("calendar_id")?,
+                calendar_name: r.try_get("calendar_name")?,
+                ticket_sla: r.try_get::<i64, _>("ticket_sla")? != 0,
+                warn_percent: r.try_get("warn_percent")?,
+            })
+        })
+        .collect()
+}
+
+/// Every tier's targets: (tier id, priority rank, targets).
+pub async fn list_targets(db: &Db) -> Result<Vec<(String, i64, Targets)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT tier_id, priority, first_response_minutes, next_response_minutes, \
+         resolution_minutes FROM sla_targets ORDER BY tier_id, priority",
+    )
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("tier_id")?,
+                r.try_get("priority")?,
+                Targets {
+                    first_response_minutes: r.try_get("first_response_minutes")?,
+                    next_response_minutes: r.try_get("next_response_minutes")?,
+                    resolution_minutes: r.try_get("resolution_minutes")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+pub struct NewTier<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub calendar_id: Option<&'a str>,
+    pub ticket_sla: bool,
+    pub warn_percent: i64,
+}
+
+/// Inserts a tier after the existing ones; returns its position.
+pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM sla_tiers")
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sla_tiers (id, name, position, calendar_id, ticket_sla, warn_percent, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(t.id)
+    .bind(t.name)
+    .bind(position)
+    .bind(t.calendar_id)
+    .bind(flag(t.ticket_sla))
+    .bind(t.warn_percent)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(position)
+}
+
+pub async fn insert_targets(
+    tx: &mut Tx,
+    tier_id: &str,
+    priority: i64,
+    t: &Targets,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sla_targets (tier_id, priority, first_response_minutes, \
+         next_response_minutes, resolution_minutes) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(tier_id)
+    .bind(priority)
+    .bind(t.first_response_minutes)
+    .bind(t.next_response_minutes)
+    .bind(t.resolution_minutes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! Tiers and business-hours calendars over the API on both backends: the seeded tiers, creating
+//! calendars and tiers, every kind of bad input refused by field, who may see and change them,
+//! and the audit record of each change.
+
+use serde_json::{Value, json};
+
+use crate::desk::desk;
+use crate::helpers::Backend;
+use crate::on_both;
+
+on_both!(
+    seeded_tiers_and_calendars_are_listed_for_staff_only,
+    admins_create_calendars_and_tiers_that_use_them,
+    bad_calendars_and_tiers_are_refused_by_field
+);
+
+fn fields(r: &crate::helpers::Reply) -> Vec<String> {
+    r.json()["error"]["fields"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn office(name: &str) -> Value {
+    let hours: Vec<Value> = ["mon", "tue", "wed", "thu", "fri"]
+        .iter()
+        .map(|d| json!({"day": d, "from": "09:00", "to": "17:00"}))
+        .collect();
+    json!({
+        "name": name,
+        "time_zone": "Europe/Berlin",
+        "hours": hours,
+        "holidays": [{"date": "12-25", "name": "Christmas"}, {"date": "2099-01-02"}],
+    })
+}
+
+async fn seeded_tiers_and_calendars_are_listed_for_staff_only(backend: Backend) {
+    let d = desk(backend).await;
+    let r = d.get(&d.agent, "/api/tiers").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let tiers = r.json();
+    let names: Vec<&str> = tiers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Self-service", "Community", "Priority", "Agency"]);
+    // Self-service has no ticket SLA; Community is business hours, best effort; Priority
+    // guarantees response times in business hours; Agency is covered round the clock.
+    assert_eq!(tiers[0]["ticket_sla"], false);
+    assert_eq!(tiers[1]["targets"], json!({}));
+    assert_eq!(tiers[1]["calendar"]["name"], "Office hours");
+    assert_eq!(
+        tiers[2]["targets"]["urgent"],
+        json!({"first_response_minutes": 60, "next_response_minutes": 120, "resolution_minutes": 480})
+    );
+    assert_eq!(tiers[2]["targets"]["low"]["first_response_minutes"], 960);
+    assert!(tiers[3]["calendar"].is_null());
+    assert_eq!(tiers[3]["targets"]["urgent"]["first_response_minutes"], 30);
+
+    let r = d.get(&d.agent, "/api/calendars").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cal = &r.json()[0];
+    assert_eq!(cal["name"], "Office hours");
+    assert_eq!(cal["time_zone"], "UTC");
+    assert_eq!(cal["weekly_open_minutes"], 5 * 8 * 60);
+
+    for path in ["/api/tiers", "/api/calendars"] {
+        let r = d.get(&d.alice, path).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.text);
+        let r = d.app.client.get(d.app.url(path)).send().await;
+        assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 401, "{path}");
+    }
+}
+
+async fn admins_create_calendars_and_tiers_that_use_them(backend: Backend) {
+    let d = desk(backend).await;
+    let r = d.post(&d.admin, "/api/calendars", office("EU team")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let cal = r.json();
+    assert_eq!(cal["weekly_open_minutes"], 2400);
+    assert_eq!(cal["holidays"][0]["name"], "Christmas");
+    // A night shift across midnight, in another zone.
+    let r = d
+        .post(
+            &d.admin,
+            "/api/calendars",
+            json!({"name": "US nights", "time_zone": "America/New_York",
+                   "hours": [{"day": "sun", "from": "22:00", "to": "06:00"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["weekly_open_minutes"], 8 * 60);
+
+    let r = d
+        .post(
+            &d.admin,
+            "/api/tiers",
+            json!({"name": "Gold", "calendar": "eu team", "warn_percent": 80,
+                   "targets": {"urgent": {"first_response_minutes": 15, "resolution_minutes": 240},
+                               "normal": {"first_response_minutes": 120}}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let gold = r.json();
+    assert_eq!(gold["calendar"]["id"], cal["id"]);
+    assert_eq!(gold["position"], 4);
+    assert_eq!(gold["warn_percent"], 80);
+    assert_eq!(
+        gold["targets"]["urgent"]["next_response_minutes"],
+        Value::Null
+    );
+    assert_eq!(gold["targets"]["normal"]["first_response_minutes"], 120);
+    assert!(
+        gold["targets"]["high"].is_null(),
+        "unset priorities are best effort"
+    );
+    // Round the clock: no calendar.
+    let r = d
+        .post(
+            &d.admin,
+            "/api/tiers",
+            json!({"name": "Always on", "calendar": null}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.json()["calendar"].is_null());
+
+    let listed = d.get(&d.agent, "/api/tiers").await.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(6));
+    assert_eq!(listed[4]["name"], "Gold");
+    // Each change has its audit record.
+    let audit = d.get(&d.admin, "/api/audit?limit=20").await;
+    assert!(audit.text.contains("sla.calendar.create"), "{}", audit.text);
+    assert!(audit.text.contains("sla.tier.create"), "{}", audit.text);
+
+    // Agents and customers may not change them; read-only tokens neither.
+    for who in [&d.agent, &d.alice] {
+        let r = d.post(who, "/api/tiers", json!({"name": "Mine"})).await;
+        assert_eq!(r.status, 403, "{}", r.text);
+        let r = d.post(who, "/api/calendars", office("Mine")).await;
+        assert_eq!(r.status, 403, "{}", r.text);
+    }
+}
+
+async fn bad_calendars_and_tiers_are_refused_by_field(backend: Backend) {
+    let d = desk(backend).await;
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (
+            json!({"name": "", "time_zone": "Mars/Olympus", "hours": []}),
+            vec!["name", "time_zone", "hours"],
+        ),
+        (
+            json!({"name": "Inverted", "time_zone": "UTC",
+                   "hours": [{"day": "mon", "from": "17:00", "to": "17:00"},
+                             {"day": "funday", "from": "25:00", "to": "9"}]}),
+            vec![
+                "hours[0].to",
+                "hours[1].day",
+                "hours[1].from",
+                "hours[1].to",
+            ],
+        ),
+        (
+            json!({"name": "Overlap", "time_zone": "UTC",
+                   "hours": [{"day": "tue", "from": "09:00", "to": "17:00"},
+                             {"day": "tue", "from": "12:00", "to": "20:00"}]}),
+            vec!["hours[1].from"],
+        ),
+        (
+            json!({"name": "Past", "time_zone": "UTC",
+                   "hours": [{"day": "tue", "from": "09:00", "to": "17:00"}],
+                   "holidays": [{"date": "2020-01-01"}, {"date": "02-30"}]}),
+            vec!["holidays[0].date", "holidays[1].date"],
+        ),
+    ];
+    for (body, expected) in cases {
+        let r = d.post(&d.admin, "/api/calendars", body.clone()).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.text);
+        let mut got = fields(&r);
+        got.sort();
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "{body}: {}", r.text);
+    }
+    // A duplicate name, and malformed JSON.
+    let r = d
+        .post(&d.admin, "/api/calendars", office("Office hours"))
+        .await;
+    assert_eq!(
+        (r.status, fields(&r)),
+        (422, vec!["name".to_string()]),
+        "{}",
+        r.text
+    );
+    let r = crate::helpers::read(
+        d.app
+            .client
+            .post(d.app.url("/api/calendars"))
+            .bearer_auth(&d.admin)
+            .header("content-type", "application/json")
+            .body("{\"name\": "),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+
+    let tier_cases: Vec<(Value, Vec<&str>)> = vec![
+        (
+            json!({"name": "Neg", "targets": {"urgent": {"first_response_minutes": -1,
+                   "resolution_minutes": 9999999}, "asap": {}}}),
+            vec![
+                "targets.urgent.first_response_minutes",
+                "targets.urgent.resolution_minutes",
+                "targets.asap",
+            ],
+        ),
+        (
+            json!({"name": "Nowhere", "calendar": "Atlantis"}),
+            vec!["calendar"],
+        ),
+        (json!({"name": "Priority"}), vec!["name"]),
+        (
+            json!({"name": "Loud", "warn_percent": 0}),
+            vec!["warn_percent"],
+        ),
+        (
+            json!({"name": "Free", "ticket_sla": false,
+                   "targets": {"low": {"first_response_minutes": 60}}}),
+            vec!["targets"],
+        ),
+    ];
+    for (body, expected) in tier_cases {
+        let r = d.post(&d.admin, "/api/tiers", body.clone()).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.text);
+        let mut got = fields(&r);
+        got.sort();
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "{body}: {}", r.text);
+    }
+    // Nothing half-made was kept.
+    let listed = d.get(&d.admin, "/api/tiers").await.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(4));
+    let cals = d.get(&d.admin, "/api/calendars").await.json();
+    assert_eq!(cals.as_array().map(Vec::len), Some(1));
+}
