@@ -1,7 +1,8 @@
 -- Support tiers and business-hours calendars. A calendar's opening hours, time zone and holidays
 -- are kept as the JSON the admin entered (checked by opsdesk-sla before it is stored); a tier
 -- without a calendar is covered round the clock. Targets are per tier and priority (0 low …
--- 3 urgent, as tickets rank them); a NULL target is "best effort". Organizations and customers name their tier.
+-- 3 urgent, as tickets rank them); a NULL target is "best effort". A customer's tier is their
+-- own, else their organization's, else the default tier.
 CREATE TABLE sla_calendars (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -18,6 +19,7 @@ CREATE TABLE sla_tiers (
     calendar_id    TEXT REFERENCES sla_calendars (id),
     ticket_sla     BIGINT NOT NULL DEFAULT 1,
     warn_percent   BIGINT NOT NULL DEFAULT 75,
+    is_default     BIGINT NOT NULL DEFAULT 0,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL
 );
@@ -42,11 +44,11 @@ INSERT INTO sla_calendars (id, name, spec, created_at, updated_at) VALUES
 
 -- The seeds' tiers: self-service has no ticket SLA; community is business hours, best effort;
 -- priority has guaranteed response times; agency adds round-the-clock cover.
-INSERT INTO sla_tiers (id, name, position, calendar_id, ticket_sla, warn_percent, created_at, updated_at) VALUES
-    ('tier-self-service', 'Self-service', 0, 'cal-office', 0, 75, 0, 0),
-    ('tier-community', 'Community', 1, 'cal-office', 1, 75, 0, 0),
-    ('tier-priority', 'Priority', 2, 'cal-office', 1, 75, 0, 0),
-    ('tier-agency', 'Agency', 3, NULL, 1, 75, 0, 0);
+INSERT INTO sla_tiers (id, name, position, calendar_id, ticket_sla, warn_percent, is_default, created_at, updated_at) VALUES
+    ('tier-self-service', 'Self-service', 0, 'cal-office', 0, 75, 0, 0, 0),
+    ('tier-community', 'Community', 1, 'cal-office', 1, 75, 1, 0, 0),
+    ('tier-priority', 'Priority', 2, 'cal-office', 1, 75, 0, 0, 0),
+    ('tier-agency', 'Agency', 3, NULL, 1, 75, 0, 0, 0);
 
 INSERT INTO sla_targets (tier_id, priority, first_response_minutes, next_response_minutes, resolution_minutes) VALUES
     ('tier-priority', 3, 60, 120, 480),

@@ -1,13 +1,13 @@
 //! Tiers and calendars over JSON: `GET/POST /api/tiers`, `GET/POST /api/calendars`.
 
-use axum::extract::State as AxState;
+use axum::extract::{Path, State as AxState};
 use axum::http::StatusCode;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::policy::{Calendar, CalendarInput, Tier, TierInput};
-use crate::service;
+use crate::policy::{Calendar, CalendarInput, Tier, TierAssignment, TierChoice, TierInput};
+use crate::service::{self, Holder};
 use opsdesk_core::error::{AppError, ErrorBody};
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::extract::ApiJson;
@@ -21,6 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(SlaDoc::openapi())
         .routes(routes!(list_tiers, post_tier))
         .routes(routes!(list_calendars, post_calendar))
+        .routes(routes!(put_user_tier))
+        .routes(routes!(put_organization_tier))
 }
 
 #[utoipa::path(get, path = "/api/tiers", tag = "sla", security(("bearer" = [])),
@@ -91,4 +93,55 @@ pub async fn post_calendar(
     me.require_write()?;
     let c = service::create_calendar(&state.db, &me.actor(), me.user(), input).await?;
     Ok((StatusCode::CREATED, axum::Json(c)))
+}
+
+#[utoipa::path(put, path = "/api/users/{id}/tier", tag = "sla", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The customer's id or email")),
+    request_body = TierChoice,
+    responses(
+        (status = 200, description = "Saved: the customer's tickets are served under this tier", body = TierAssignment),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Unknown tier", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_user_tier(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<TierChoice>,
+) -> Result<axum::Json<TierAssignment>, AppError> {
+    me.require_write()?;
+    let actor = me.actor();
+    let a = service::assign(&state.db, &actor, me.user(), Holder::Customer, &id, input);
+    Ok(axum::Json(a.await?))
+}
+
+#[utoipa::path(put, path = "/api/organizations/{id}/tier", tag = "sla", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The organization's id or name")),
+    request_body = TierChoice,
+    responses(
+        (status = 200, description = "Saved: members without a tier of their own are served under this tier", body = TierAssignment),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such organization", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Unknown tier", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_organization_tier(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<TierChoice>,
+) -> Result<axum::Json<TierAssignment>, AppError> {
+    me.require_write()?;
+    let actor = me.actor();
+    let holder = Holder::Organization;
+    let a = service::assign(&state.db, &actor, me.user(), holder, &id, input);
+    Ok(axum::Json(a.await?))
 }

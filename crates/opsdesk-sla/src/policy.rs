@@ -83,18 +83,47 @@ pub struct Tier {
     pub name: String,
     pub position: i64,
     /// The business hours its targets count in; absent when covered round the clock (24/7).
-    pub calendar: Option<CalendarRef>,
+    pub calendar: Option<Named>,
     /// Whether tickets get targets at all (self-service has none).
     pub ticket_sla: bool,
     /// Warn when this share of a target has passed.
     pub warn_percent: i64,
+    /// The tier of customers who have none of their own or from their organization.
+    pub default: bool,
     /// Targets by priority (`low`, `normal`, `high`, `urgent`); a missing priority is best
     /// effort.
     pub targets: BTreeMap<String, Targets>,
 }
 
+/// The tier a ticket is served under, and where it comes from.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct CalendarRef {
+pub struct TierRef {
+    pub id: String,
+    pub name: String,
+    pub ticket_sla: bool,
+    /// `customer` (their own), `organization` (their organization's) or `default`.
+    pub source: String,
+}
+
+/// Sets or clears a customer's or an organization's tier.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct TierChoice {
+    /// A tier's id or name; `null` to inherit (the organization's tier, or the default).
+    pub tier: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TierAssignment {
+    /// `user` or `organization`.
+    pub kind: String,
+    pub id: String,
+    /// The tier set on it; absent when it inherits.
+    pub tier: Option<Named>,
+}
+
+/// A tier or calendar by id and name.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Named {
     pub id: String,
     pub name: String,
 }

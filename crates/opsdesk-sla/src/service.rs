@@ -11,7 +11,8 @@ use opsdesk_core::error::{AppError, Fields, on_unique};
 
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::{
-    self, Calendar, CalendarInput, CalendarRef, PRIORITIES, Targets, Tier, TierInput,
+    self, Calendar, CalendarInput, Named, PRIORITIES, Targets, Tier, TierAssignment, TierChoice,
+    TierInput, TierRef,
 };
 use crate::store::{self, CalendarRow, NewTier};
 
@@ -134,12 +135,13 @@ pub async fn tiers(db: &Db, viewer: &User) -> Result<Vec<Tier>, AppError> {
             calendar: r
                 .calendar_id
                 .zip(r.calendar_name)
-                .map(|(id, name)| CalendarRef { id, name }),
+                .map(|(id, name)| Named { id, name }),
             id: r.id,
             name: r.name,
             position: r.position,
             ticket_sla: r.ticket_sla,
             warn_percent: r.warn_percent,
+            default: r.is_default,
         })
         .collect())
 }
@@ -200,4 +202,92 @@ pub async fn create_tier(
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| AppError::not_found("This tier"))
+}
+
+/// The tier a requester's tickets are served under (everyone who may see the ticket may see it).
+pub async fn tier_for(db: &Db, requester_id: &str) -> Result<Option<TierRef>, AppError> {
+    Ok(store::tier_of_requester(db, requester_id)
+        .await?
+        .map(|(id, name, ticket_sla, source)| TierRef {
+            id,
+            name,
+            ticket_sla,
+            source,
+        }))
+}
+
+/// Whose tier is being set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    Customer,
+    Organization,
+}
+
+impl Holder {
+    fn as_str(self) -> &'static str {
+        match self {
+            Holder::Customer => "user",
+            Holder::Organization => "organization",
+        }
+    }
+}
+
+/// Sets (or clears, to inherit) the tier of a customer (by id or email) or an organization (by
+/// id or name).
+pub async fn assign(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    holder: Holder,
+    key: &str,
+    choice: TierChoice,
+) -> Result<TierAssignment, AppError> {
+    admin_only(viewer)?;
+    let id = match holder {
+        Holder::Customer => store::find_customer(db, key.trim())
+            .await?
+            .ok_or_else(|| AppError::not_found("A customer with this id or email"))?,
+        Holder::Organization => store::find_organization(db, key.trim())
+            .await?
+            .ok_or_else(|| AppError::not_found("An organization with this id or name"))?,
+    };
+    let tier = match choice
+        .tier
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(t) => Some(store::find_tier(db, t).await?.ok_or_else(|| {
+            AppError::field(
+                "tier",
+                "is not a known tier (see GET /api/tiers), or null to inherit",
+            )
+        })?),
+    };
+    let tier_id = tier.as_ref().map(|(id, _)| id.as_str());
+    let mut tx = db.begin().await?;
+    match holder {
+        Holder::Customer => store::set_user_tier(&mut tx, &id, tier_id).await?,
+        Holder::Organization => store::set_organization_tier(&mut tx, &id, tier_id).await?,
+    }
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            &format!("sla.tier.assign.{}", holder.as_str()),
+            format!("{}:{id}", holder.as_str()),
+            format!(
+                "tier={}",
+                tier.as_ref().map_or("(inherited)", |(_, n)| n.as_str())
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(TierAssignment {
+        kind: holder.as_str().to_string(),
+        id,
+        tier: tier.map(|(id, name)| Named { id, name }),
+    })
 }

@@ -62,12 +62,13 @@ pub struct TierRow {
     pub calendar_name: Option<String>,
     pub ticket_sla: bool,
     pub warn_percent: i64,
+    pub is_default: bool,
 }
 
 pub async fn list_tiers(db: &Db) -> Result<Vec<TierRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT t.id, t.name, t.position, t.calendar_id, c.name AS calendar_name, t.ticket_sla, \
-         t.warn_percent FROM sla_tiers t LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
+         t.warn_percent, t.is_default FROM sla_tiers t LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
          ORDER BY t.position, t.name",
     )
     .fetch_all(db.read())
@@ -82,6 +83,7 @@ pub async fn list_tiers(db: &Db) -> Result<Vec<TierRow>, sqlx::Error> {
                 calendar_name: r.try_get("calendar_name")?,
                 ticket_sla: r.try_get::<i64, _>("ticket_sla")? != 0,
                 warn_percent: r.try_get("warn_percent")?,
+                is_default: r.try_get::<i64, _>("is_default")? != 0,
             })
         })
         .collect()
@@ -156,5 +158,84 @@ pub async fn insert_targets(
     .bind(t.resolution_minutes)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// A tier by id or (case-insensitive) name: (id, name).
+pub async fn find_tier(db: &Db, key: &str) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT id, name FROM sla_tiers WHERE id = $1 OR LOWER(name) = LOWER($1)")
+            .bind(key)
+            .fetch_optional(db.read())
+            .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .transpose()
+}
+
+/// The tier serving a requester: their own, else their organization's, else the default.
+/// Returns (id, name, ticket_sla, source).
+pub async fn tier_of_requester(
+    db: &Db,
+    user_id: &str,
+) -> Result<Option<(String, String, bool, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT t.id, t.name, t.ticket_sla, CASE WHEN u.tier_id IS NOT NULL THEN 'customer' \
+         WHEN o.tier_id IS NOT NULL THEN 'organization' ELSE 'default' END AS source \
+         FROM users u LEFT JOIN organizations o ON o.id = u.organization_id \
+         JOIN sla_tiers t ON t.id = COALESCE(u.tier_id, o.tier_id, \
+           (SELECT d.id FROM sla_tiers d WHERE d.is_default = 1 ORDER BY d.position LIMIT 1)) \
+         WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.read())
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("name")?,
+            r.try_get::<i64, _>("ticket_sla")? != 0,
+            r.try_get("source")?,
+        ))
+    })
+    .transpose()
+}
+
+/// A customer by id or email: their id.
+pub async fn find_customer(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM users WHERE (id = $1 OR LOWER(email) = LOWER($1)) AND role = 'customer'",
+    )
+    .bind(key)
+    .fetch_optional(db.read())
+    .await
+}
+
+/// An organization by id or (case-insensitive) name: its id.
+pub async fn find_organization(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1 OR LOWER(name) = LOWER($1)")
+        .bind(key)
+        .fetch_optional(db.read())
+        .await
+}
+
+pub async fn set_user_tier(tx: &mut Tx, id: &str, tier: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET tier_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(tier)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_organization_tier(
+    tx: &mut Tx,
+    id: &str,
+    tier: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE organizations SET tier_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(tier)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

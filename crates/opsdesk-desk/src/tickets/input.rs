@@ -121,6 +121,9 @@ impl From<NextStep> for Step {
 pub struct TicketDetail {
     #[serde(flatten)]
     pub ticket: Ticket,
+    /// The support tier the requester is served under (their own, their organization's, or the
+    /// default).
+    pub tier: Option<opsdesk_sla::policy::TierRef>,
     /// Public messages; internal notes too for staff.
     pub messages: Vec<Message>,
     /// Staff only (empty for customers).

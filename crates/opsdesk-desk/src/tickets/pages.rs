@@ -262,6 +262,7 @@ struct StepForm {
 struct TicketPage {
     shell: Shell,
     t: Ticket,
+    tier: Option<opsdesk_sla::policy::TierRef>,
     entries: Vec<Entry>,
     timeline: Vec<TimelineLine>,
     steps: Vec<StepForm>,
@@ -330,6 +331,7 @@ async fn ticket_page(
 ) -> Result<TicketPage, PageError> {
     let TicketDetail {
         ticket,
+        tier,
         messages,
         timeline,
         next_steps,
@@ -421,6 +423,7 @@ async fn ticket_page(
         agents: queries::assignable(&state.db).await?,
         others,
         t: ticket,
+        tier,
         failed: failed.to_string(),
         errors,
         draft,

@@ -152,7 +152,9 @@ pub async fn detail(db: &Db, viewer: &User, reference: &str) -> Result<TicketDet
         .into_iter()
         .map(|(number, kind)| LinkedTicket { number, kind })
         .collect();
+    let tier = opsdesk_sla::service::tier_for(db, &ticket.requester.id).await?;
     Ok(TicketDetail {
+        tier,
         ticket,
         messages,
         timeline,

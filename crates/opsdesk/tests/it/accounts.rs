@@ -14,6 +14,7 @@ on_both!(
     admin_adds_an_agent_who_can_sign_in_but_not_administer,
     api_tokens_are_scoped_revocable_and_record_use,
     password_reset_ends_existing_sessions,
+    page_views_do_not_rewrite_the_session_but_keep_it_alive_daily,
 );
 
 async fn login_sets_a_safe_session_cookie_and_logout_ends_it(backend: Backend) {
@@ -296,4 +297,34 @@ async fn password_reset_ends_existing_sessions(backend: Backend) {
             .status,
         303
     );
+}
+
+/// The stored session rows: (data, expires_at).
+async fn session_rows(app: &crate::helpers::TestApp) -> Vec<(String, i64)> {
+    use sqlx::Row as _;
+    sqlx::query("SELECT data, expires_at FROM sessions ORDER BY id")
+        .fetch_all(app.state.db.read())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|r| (r.get::<String, _>("data"), r.get::<i64, _>("expires_at")))
+        .collect()
+}
+
+async fn page_views_do_not_rewrite_the_session_but_keep_it_alive_daily(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup().await;
+    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(r.status, 303);
+    // The first page of the day marks the session seen (one write that moves its expiry on).
+    let first = app.get_page("/").await;
+    assert_eq!(first.status, 200);
+    let after_first = session_rows(&app).await;
+    assert_eq!(after_first.len(), 1);
+    assert!(after_first[0].0.contains("seen_day"), "{after_first:?}");
+    // Later pages read the session and leave the row exactly as it was.
+    for path in ["/", "/account", "/"] {
+        assert_eq!(app.get_page(path).await.status, 200, "{path}");
+    }
+    assert_eq!(session_rows(&app).await, after_first);
 }

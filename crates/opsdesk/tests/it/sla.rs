@@ -11,7 +11,8 @@ use crate::on_both;
 on_both!(
     seeded_tiers_and_calendars_are_listed_for_staff_only,
     admins_create_calendars_and_tiers_that_use_them,
-    bad_calendars_and_tiers_are_refused_by_field
+    bad_calendars_and_tiers_are_refused_by_field,
+    tickets_show_the_tier_their_requester_is_served_under
 );
 
 fn fields(r: &crate::helpers::Reply) -> Vec<String> {
@@ -244,4 +245,123 @@ async fn bad_calendars_and_tiers_are_refused_by_field(backend: Backend) {
     assert_eq!(listed.as_array().map(Vec::len), Some(4));
     let cals = d.get(&d.admin, "/api/calendars").await.json();
     assert_eq!(cals.as_array().map(Vec::len), Some(1));
+}
+
+async fn tickets_show_the_tier_their_requester_is_served_under(backend: Backend) {
+    let d = desk(backend).await;
+    let alice = d.file(&d.alice, "Export fails", json!({})).await;
+    let bob = d.file(&d.bob, "Login loops", json!({})).await;
+    let tier_of = |n: i64| {
+        let d = &d;
+        async move {
+            let t = d.get(&d.agent, &format!("/api/tickets/{n}")).await.json();
+            (
+                t["tier"]["name"].as_str().unwrap_or("-").to_string(),
+                t["tier"]["source"].as_str().unwrap_or("-").to_string(),
+            )
+        }
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(tier_of(alice).await, pair("Community", "default"));
+
+    // The organization's tier, then the customer's own, then back to the organization's.
+    let put = |path: String, tier: Value| {
+        let d = &d;
+        async move {
+            d.app
+                .client
+                .put(d.app.url(&path))
+                .bearer_auth(&d.admin)
+                .json(&json!({"tier": tier}))
+                .send()
+                .await
+        }
+    };
+    let r = put(
+        "/api/organizations/Alice%20Corp/tier".into(),
+        json!("Priority"),
+    )
+    .await;
+    assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 200);
+    assert_eq!(tier_of(alice).await, pair("Priority", "organization"));
+    let r = put(
+        "/api/users/alice@customer.test/tier".into(),
+        json!("agency"),
+    )
+    .await;
+    assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 200);
+    assert_eq!(tier_of(alice).await, pair("Agency", "customer"));
+    assert_eq!(tier_of(bob).await, pair("Community", "default"));
+    // The customer sees it on their own ticket, and the agent's ticket page shows it.
+    let own = d
+        .get(&d.alice, &format!("/api/tickets/{alice}"))
+        .await
+        .json();
+    assert_eq!(own["tier"]["name"], "Agency");
+    let r = put("/api/users/alice@customer.test/tier".into(), Value::Null).await;
+    assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 200);
+    assert_eq!(tier_of(alice).await, pair("Priority", "organization"));
+    let staff = crate::helpers::TestAppClient::new(&d.app);
+    staff
+        .login("agent@example.com", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = staff.get_page(&format!("/desk/tickets/{alice}")).await;
+    assert!(
+        page.text.contains("Tier: <strong>Priority</strong>")
+            && page.text.contains("from the organization"),
+        "{}",
+        page.text
+    );
+
+    // Unknown tier, unknown or non-customer holder, and who may do it.
+    let r = crate::helpers::read(
+        d.app
+            .client
+            .put(d.app.url("/api/users/bob@other.test/tier"))
+            .bearer_auth(&d.admin)
+            .json(&json!({"tier": "Platinum"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, fields(&r)),
+        (422, vec!["tier".to_string()]),
+        "{}",
+        r.text
+    );
+    for path in [
+        "/api/users/nobody@nowhere.test/tier",
+        "/api/users/agent@example.com/tier",
+        "/api/organizations/Nope/tier",
+    ] {
+        let r = crate::helpers::read(
+            d.app
+                .client
+                .put(d.app.url(path))
+                .bearer_auth(&d.admin)
+                .json(&json!({"tier": "Priority"})),
+        )
+        .await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+    }
+    let r = crate::helpers::read(
+        d.app
+            .client
+            .put(d.app.url("/api/users/bob@other.test/tier"))
+            .bearer_auth(&d.agent)
+            .json(&json!({"tier": "Priority"})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(tier_of(bob).await, pair("Community", "default"));
+    let audit = d.get(&d.admin, "/api/audit?limit=20").await;
+    assert!(
+        audit.text.contains("sla.tier.assign.organization"),
+        "{}",
+        audit.text
+    );
+    assert!(
+        audit.text.contains("sla.tier.assign.user"),
+        "{}",
+        audit.text
+    );
 }

@@ -52,7 +52,7 @@ pub async fn account(State(state): State<AppState>, session: Session, me: PageUs
         })
         .collect();
     // The secret survives exactly one page view.
-    let new_token = session.remove::<String>(NEW_TOKEN_KEY).await.ok().flatten();
+    let new_token = super::take::<String>(&session, NEW_TOKEN_KEY).await;
     let shell = Shell::load(&state, &session, Some(&user), "Your account", "account").await;
     Ok(AccountPage {
         shell,

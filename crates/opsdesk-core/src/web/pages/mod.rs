@@ -88,11 +88,20 @@ impl Shell {
     }
 }
 
-/// The pending flash message, if any. Only a session that holds one is changed: removing a key
-/// marks the session for saving, and a page view should not cost a database write.
+/// The pending flash message, if any.
 async fn take_flash(session: &Session) -> Option<String> {
-    match session.get::<String>(FLASH_KEY).await {
-        Ok(Some(_)) => session.remove::<String>(FLASH_KEY).await.ok().flatten(),
+    take(session, FLASH_KEY).await
+}
+
+/// Takes a one-time value out of the session. Only a session that holds it is changed: removing
+/// a key marks the session for saving even when the key is absent, and a page view should not
+/// cost a database write.
+pub(crate) async fn take<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Option<T> {
+    match session.get::<T>(key).await {
+        Ok(Some(_)) => session.remove::<T>(key).await.ok().flatten(),
         _ => None,
     }
 }
