@@ -5,10 +5,13 @@
 
 pub mod api;
 pub mod clock;
+pub mod deadlines;
 pub mod hours;
 pub mod policy;
 pub mod service;
 pub mod store;
+pub mod ticket;
+pub mod ticket_store;
 
 #[cfg(test)]
 mod clock_tests;

@@ -272,6 +272,7 @@ pub async fn write_new(
         },
     )
     .await?;
+    super::sla::opened(tx, &id, &requester_id, f.priority, now).await?;
     let (kind, author) = match f.by_staff {
         Some(u) if u.email.eq_ignore_ascii_case(f.email) => (MessageKind::Reply, u.id.clone()),
         _ => (MessageKind::Customer, requester_id.clone()),

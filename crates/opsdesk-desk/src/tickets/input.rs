@@ -124,6 +124,9 @@ pub struct TicketDetail {
     /// The support tier the requester is served under (their own, their organization's, or the
     /// default).
     pub tier: Option<opsdesk_sla::policy::TierRef>,
+    /// Staff only: the response and resolution targets and where each stands (absent for
+    /// best-effort tiers without targets, and for customers).
+    pub sla: Option<opsdesk_sla::ticket::SlaView>,
     /// Public messages; internal notes too for staff.
     pub messages: Vec<Message>,
     /// Staff only (empty for customers).

@@ -111,6 +111,7 @@ pub async fn merge(
         search::append(&mut tx, db.backend(), kept.number, part, body).await?;
     }
     store::apply_change(&mut tx, &dup.id, &change, now).await?;
+    super::sla::moved(&mut tx, &dup.id, dup.state, change.to, now).await?;
     mail_store::link(&mut tx, &dup.id, &kept.id, "merged", now).await?;
     service::event(
         &mut tx,

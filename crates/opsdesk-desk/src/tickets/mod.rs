@@ -19,6 +19,7 @@ pub mod queries;
 pub mod reply_rules;
 pub mod search;
 pub mod service;
+pub mod sla;
 pub mod store;
 pub mod triage;
 pub mod triage_service;

@@ -263,6 +263,8 @@ struct TicketPage {
     shell: Shell,
     t: Ticket,
     tier: Option<opsdesk_sla::policy::TierRef>,
+    /// Each target as a line: (what, state, detail).
+    sla: Vec<SlaLine>,
     entries: Vec<Entry>,
     timeline: Vec<TimelineLine>,
     steps: Vec<StepForm>,
@@ -320,6 +322,44 @@ fn field_label(f: &str) -> &'static str {
     }
 }
 
+/// One SLA target as the ticket page shows it.
+struct SlaLine {
+    what: &'static str,
+    /// The state as a class name (`running`, `not-started`, …).
+    key: String,
+    state: String,
+    detail: String,
+}
+
+fn sla_lines(v: opsdesk_sla::ticket::SlaView) -> Vec<SlaLine> {
+    [
+        ("First response", v.first_response),
+        ("Next response", v.next_response),
+        ("Resolution", v.resolution),
+    ]
+    .into_iter()
+    .filter(|(_, t)| t.target_minutes.is_some())
+    .map(|(what, t)| {
+        let target = t.target_minutes.unwrap_or_default();
+        let detail = match (t.state.as_str(), t.due_at) {
+            ("running", Some(due)) => {
+                format!("due {} (target {target} business minutes)", when(due))
+            }
+            ("not_started", _) => {
+                format!("starts with the customer's next message (target {target} min)")
+            }
+            (_, _) => format!("{} of {target} business minutes", t.elapsed_minutes),
+        };
+        SlaLine {
+            what,
+            key: t.state.replace('_', "-"),
+            state: t.state.replace('_', " "),
+            detail,
+        }
+    })
+    .collect()
+}
+
 async fn ticket_page(
     state: &AppState,
     session: &Session,
@@ -332,6 +372,7 @@ async fn ticket_page(
     let TicketDetail {
         ticket,
         tier,
+        sla,
         messages,
         timeline,
         next_steps,
@@ -424,6 +465,7 @@ async fn ticket_page(
         others,
         t: ticket,
         tier,
+        sla: sla.map(sla_lines).unwrap_or_default(),
         failed: failed.to_string(),
         errors,
         draft,

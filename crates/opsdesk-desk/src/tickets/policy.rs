@@ -92,6 +92,7 @@ pub async fn mark_unsupported(
         now,
     )
     .await?;
+    super::sla::message(&mut tx, &t.id, MessageKind::Reply, now).await?;
     search::append(
         &mut tx,
         db.backend(),
@@ -122,6 +123,7 @@ pub async fn mark_unsupported(
     )
     .await?;
     store::apply_change(&mut tx, &t.id, &change, now).await?;
+    super::sla::moved(&mut tx, &t.id, t.state, change.to, now).await?;
     service::event(
         &mut tx,
         db,

@@ -153,8 +153,14 @@ pub async fn detail(db: &Db, viewer: &User, reference: &str) -> Result<TicketDet
         .map(|(number, kind)| LinkedTicket { number, kind })
         .collect();
     let tier = opsdesk_sla::service::tier_for(db, &ticket.requester.id).await?;
+    let sla = if staff {
+        opsdesk_sla::ticket::view(db, &ticket.id, now_ms()).await?
+    } else {
+        None
+    };
     Ok(TicketDetail {
         tier,
+        sla,
         ticket,
         messages,
         timeline,
@@ -220,6 +226,7 @@ pub async fn transition(
         set_category(&mut tx, db, actor, &t, c, now).await?;
     }
     store::apply_change(&mut tx, &t.id, &change, now).await?;
+    super::sla::moved(&mut tx, &t.id, t.state, change.to, now).await?;
     event(&mut tx, db, actor, &t, "transition", describe(&change), now).await?;
     if change.to == State::Resolved {
         super::followup::schedule(&mut tx, mail, t.number, now).await?;
@@ -504,6 +511,7 @@ async fn write_message(
     let t = locked(&mut tx, db, seen).await?;
     let id =
         store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, "web", now).await?;
+    super::sla::message(&mut tx, &t.id, kind, now).await?;
     if let Some((blobs, files)) = files {
         crate::uploads::keep(&mut tx, blobs, &t.id, &id, files, now).await?;
     }
@@ -574,6 +582,7 @@ async fn write_message(
     if let Some(to) = follow {
         let change = flow::plan(&f, to, &StepFields::default()).map_err(flow_error)?;
         store::apply_change(&mut tx, &t.id, &change, now).await?;
+        super::sla::moved(&mut tx, &t.id, t.state, change.to, now).await?;
         event(&mut tx, db, actor, &t, "transition", describe(&change), now).await?;
     }
     tx.commit().await?;

@@ -29,4 +29,5 @@ mod multi_instance;
 mod portal;
 mod setup;
 mod sla;
+mod sla_tickets;
 mod tools;

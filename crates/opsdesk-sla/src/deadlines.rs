@@ -1,0 +1,104 @@
+//! Deadlines from a ticket's clocks and the targets it is served under (pure): when each running
+//! target is due, the earliest of them, and the next warning or breach still to announce.
+
+use crate::clock::{Clock, TicketClocks};
+use crate::hours::BusinessHours;
+
+/// Targets in business milliseconds; `None` is best effort.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TargetsMs {
+    pub first_response: Option<i64>,
+    pub next_response: Option<i64>,
+    pub resolution: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deadlines {
+    pub first_response: Option<i64>,
+    pub next_response: Option<i64>,
+    pub resolution: Option<i64>,
+    /// The earliest of the running deadlines.
+    pub due_at: Option<i64>,
+    /// The earliest warning or breach not yet announced.
+    pub timer_at: Option<i64>,
+}
+
+/// A clock's deadline and the next announcement it needs (warning at `warn_percent` of the
+/// target, breach just after the deadline), if it is running under a target.
+fn one(
+    clock: &Clock,
+    target: Option<i64>,
+    warn_percent: i64,
+    hours: &BusinessHours,
+) -> (Option<i64>, Option<i64>) {
+    let Some(target) = target else {
+        return (None, None);
+    };
+    let due = clock.due(target, hours);
+    let warn = (!clock.warned)
+        .then(|| clock.reaches(target, warn_percent as f64 / 100.0, hours))
+        .flatten();
+    let breach = (!clock.breached).then(|| due.map(|d| d + 1)).flatten();
+    (due, min(warn, breach))
+}
+
+fn min(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+pub fn deadlines(
+    c: &TicketClocks,
+    targets: &TargetsMs,
+    warn_percent: i64,
+    hours: &BusinessHours,
+) -> Deadlines {
+    let (first, t1) = one(
+        &c.first_response,
+        targets.first_response,
+        warn_percent,
+        hours,
+    );
+    let (next, t2) = one(&c.next_response, targets.next_response, warn_percent, hours);
+    let (resolution, t3) = one(&c.resolution, targets.resolution, warn_percent, hours);
+    Deadlines {
+        first_response: first,
+        next_response: next,
+        resolution,
+        due_at: min(min(first, next), resolution),
+        timer_at: min(min(t1, t2), t3),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Event;
+
+    #[test]
+    fn running_targets_give_deadlines_warnings_and_breaches() {
+        let h = BusinessHours::always();
+        let mut c = TicketClocks::default();
+        c.apply(Event::Opened(0), &h);
+        let t = TargetsMs {
+            first_response: Some(1_000),
+            next_response: Some(5_000),
+            resolution: None,
+        };
+        let d = deadlines(&c, &t, 75, &h);
+        assert_eq!(d.first_response, Some(1_000));
+        assert_eq!((d.next_response, d.resolution), (None, None));
+        assert_eq!((d.due_at, d.timer_at), (Some(1_000), Some(750)));
+        // Warned: the breach is next; breached too: nothing left to announce.
+        c.first_response.warned = true;
+        assert_eq!(deadlines(&c, &t, 75, &h).timer_at, Some(1_001));
+        c.first_response.breached = true;
+        assert_eq!(deadlines(&c, &t, 75, &h).timer_at, None);
+        // A paused ticket has no running deadline.
+        c.apply(Event::Paused(500), &h);
+        assert_eq!(deadlines(&c, &t, 75, &h), Deadlines::default());
+    }
+}

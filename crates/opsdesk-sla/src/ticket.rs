@@ -1,0 +1,162 @@
+//! A ticket's SLA through its life: started under the requester's tier when it is filed, moved
+//! on by the desk's events inside the same transaction as the change that caused them, and shown
+//! with its deadlines and state.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::clock::{Clock, Event, TicketClocks};
+use crate::deadlines::{TargetsMs, deadlines};
+use crate::hours::{BusinessHours, HoursSpec};
+use crate::policy::PRIORITIES;
+use crate::ticket_store::{self, SlaRow};
+use opsdesk_core::db::{Db, Tx};
+
+const MINUTE: i64 = 60_000;
+
+fn decode(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("ticket SLA {what}: {e}").into())
+}
+
+/// The business hours of a calendar spec (round the clock without one).
+fn hours_of(spec: Option<&str>) -> Result<BusinessHours, sqlx::Error> {
+    match spec {
+        None => Ok(BusinessHours::always()),
+        Some(s) => {
+            let spec: HoursSpec = serde_json::from_str(s).map_err(|e| decode("calendar", e))?;
+            BusinessHours::load(&spec).map_err(|e| decode("calendar", e))
+        }
+    }
+}
+
+fn ms(minutes: Option<i64>) -> Option<i64> {
+    minutes.map(|m| m * MINUTE)
+}
+
+/// Starts the SLA of a ticket just filed (no row when its tier has no ticket targets).
+pub async fn start(
+    tx: &mut Tx,
+    ticket_id: &str,
+    requester_id: &str,
+    priority: i64,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(info) = ticket_store::start_info(tx, requester_id, priority).await? else {
+        return Ok(());
+    };
+    if !info.ticket_sla {
+        return Ok(());
+    }
+    let hours = hours_of(info.calendar_spec.as_deref())?;
+    let mut clocks = TicketClocks::default();
+    clocks.apply(Event::Opened(at), &hours);
+    let targets = TargetsMs {
+        first_response: ms(info.targets.first_response_minutes),
+        next_response: ms(info.targets.next_response_minutes),
+        resolution: ms(info.targets.resolution_minutes),
+    };
+    let d = deadlines(&clocks, &targets, info.warn_percent, &hours);
+    let row = SlaRow {
+        ticket_id: ticket_id.to_string(),
+        tier_id: info.tier_id,
+        calendar_id: info.calendar_id,
+        calendar_spec: None,
+        priority,
+        warn_percent: info.warn_percent,
+        targets,
+        clocks: serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?,
+    };
+    ticket_store::insert(tx, &row, &d, at).await
+}
+
+/// Moves a ticket's SLA on by one event (nothing for a ticket without targets).
+pub async fn record(tx: &mut Tx, ticket_id: &str, event: Event) -> Result<(), sqlx::Error> {
+    let Some(row) = ticket_store::load(&mut **tx, ticket_id).await? else {
+        return Ok(());
+    };
+    let hours = hours_of(row.calendar_spec.as_deref())?;
+    let mut clocks: TicketClocks =
+        serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
+    clocks.apply(event, &hours);
+    let d = deadlines(&clocks, &row.targets, row.warn_percent, &hours);
+    let json = serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?;
+    let at = match event {
+        Event::Opened(t)
+        | Event::CustomerMessage(t)
+        | Event::PublicReply(t)
+        | Event::Paused(t)
+        | Event::Resumed(t)
+        | Event::Resolved(t)
+        | Event::Reopened(t) => t,
+    };
+    ticket_store::update(tx, ticket_id, &json, &d, at).await
+}
+
+/// One target of a ticket as people read it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TargetView {
+    /// Business minutes; absent for best effort.
+    pub target_minutes: Option<i64>,
+    /// `best_effort`, `not_started`, `running`, `paused`, `met` or `breached`.
+    pub state: String,
+    /// When it is due, while running (Unix ms).
+    pub due_at: Option<i64>,
+    /// Business minutes counted so far.
+    pub elapsed_minutes: i64,
+    pub started_at: Option<i64>,
+    pub stopped_at: Option<i64>,
+}
+
+/// A ticket's SLA: the targets it is held to and where each stands.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SlaView {
+    pub tier_id: String,
+    /// The priority the targets were taken for.
+    pub priority: String,
+    /// Waiting on the customer (or another paused state): no clock runs.
+    pub paused: bool,
+    pub first_response: TargetView,
+    pub next_response: TargetView,
+    pub resolution: TargetView,
+}
+
+fn target_view(c: &Clock, target: Option<i64>, now: i64, hours: &BusinessHours) -> TargetView {
+    let elapsed = c.elapsed_at(now, hours);
+    let state = match target {
+        None => "best_effort",
+        Some(_) if c.started_at.is_none() => "not_started",
+        Some(t) if elapsed > t => "breached",
+        Some(_) if c.stopped_at.is_some() => "met",
+        Some(_) if c.is_running() => "running",
+        Some(_) => "paused",
+    };
+    TargetView {
+        target_minutes: target.map(|t| t / MINUTE),
+        state: state.to_string(),
+        due_at: target.and_then(|t| c.due(t, hours)),
+        elapsed_minutes: elapsed / MINUTE,
+        started_at: c.started_at,
+        stopped_at: c.stopped_at,
+    }
+}
+
+/// A ticket's SLA as of `now`, if it has one.
+pub async fn view(db: &Db, ticket_id: &str, now: i64) -> Result<Option<SlaView>, sqlx::Error> {
+    let Some(row) = ticket_store::load(db.read(), ticket_id).await? else {
+        return Ok(None);
+    };
+    let hours = hours_of(row.calendar_spec.as_deref())?;
+    let c: TicketClocks = serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
+    let t = row.targets;
+    Ok(Some(SlaView {
+        tier_id: row.tier_id,
+        priority: usize::try_from(row.priority)
+            .ok()
+            .and_then(|p| PRIORITIES.get(p))
+            .map_or_else(|| row.priority.to_string(), |p| (*p).to_string()),
+        paused: c.paused,
+        first_response: target_view(&c.first_response, t.first_response, now, &hours),
+        next_response: target_view(&c.next_response, t.next_response, now, &hours),
+        resolution: target_view(&c.resolution, t.resolution, now, &hours),
+    }))
+}

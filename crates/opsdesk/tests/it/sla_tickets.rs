@@ -1,0 +1,210 @@
+//! A ticket's SLA through its whole life on both backends: started under the requester's tier,
+//! untouched by internal notes, met by public replies, paused while waiting on the customer,
+//! restarted by the customer's message, stopped by resolution; deadlines in business time.
+
+use serde_json::{Value, json};
+
+use crate::desk::{Desk, desk};
+use crate::helpers::Backend;
+use crate::on_both;
+
+on_both!(
+    a_ticket_life_under_a_round_the_clock_tier,
+    business_hours_deadlines_and_tiers_without_targets
+);
+
+const MIN: i64 = 60_000;
+
+async fn detail(d: &Desk, n: i64) -> Value {
+    let r = d.get(&d.agent, &format!("/api/tickets/{n}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()
+}
+
+async fn set_tier(d: &Desk, path: &str, tier: &str) {
+    let r = crate::helpers::read(
+        d.app
+            .client
+            .put(d.app.url(path))
+            .bearer_auth(&d.admin)
+            .json(&json!({ "tier": tier })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+fn last_message_at(t: &Value) -> i64 {
+    t["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["created_at"].as_i64())
+        .unwrap_or_default()
+}
+
+async fn a_ticket_life_under_a_round_the_clock_tier(backend: Backend) {
+    let d = desk(backend).await;
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Agency").await;
+    let n = d.file(&d.alice, "Export fails", json!({})).await;
+    let t = detail(&d, n).await;
+    let created = t["created_at"].as_i64().unwrap_or_default();
+    let sla = &t["sla"];
+    // Agency, normal priority: 240 / 480 / 1,920 minutes, round the clock.
+    assert_eq!(sla["priority"], "normal");
+    assert_eq!(sla["first_response"]["state"], "running", "{sla}");
+    assert_eq!(sla["first_response"]["due_at"], created + 240 * MIN);
+    assert_eq!(sla["resolution"]["due_at"], created + 1920 * MIN);
+    assert_eq!(sla["next_response"]["state"], "not_started");
+    // Customers do not see the team's targets.
+    let own = d.get(&d.alice, &format!("/api/tickets/{n}")).await.json();
+    assert!(
+        own["sla"].is_null() && own["tier"]["name"] == "Agency",
+        "{own}"
+    );
+
+    // An internal note meets nothing; a public reply meets the first-response target.
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{n}/notes"),
+            json!({"body": "looking"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        detail(&d, n).await["sla"]["first_response"]["state"],
+        "running"
+    );
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{n}/messages"),
+            json!({"body": "Which browser?"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let t = detail(&d, n).await;
+    let replied = last_message_at(&t);
+    let first = &t["sla"]["first_response"];
+    assert_eq!(first["state"], "met", "{first}");
+    assert_eq!(first["stopped_at"], replied);
+    assert!(first["due_at"].is_null());
+
+    // Waiting on the customer pauses every clock; the customer's answer restarts them and
+    // opens a next-response cycle.
+    let r = d
+        .step(n, json!({"to": "triaged", "category": "Product"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = d.step(n, json!({"to": "waiting_on_customer"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sla = detail(&d, n).await["sla"].clone();
+    assert_eq!(sla["paused"], true);
+    assert_eq!(sla["resolution"]["state"], "paused");
+    assert!(sla["resolution"]["due_at"].is_null());
+    let r = d
+        .post(
+            &d.alice,
+            &format!("/api/tickets/{n}/messages"),
+            json!({"body": "Firefox 140"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let t = detail(&d, n).await;
+    let answered = last_message_at(&t);
+    let sla = &t["sla"];
+    assert_eq!(sla["paused"], false, "{sla}");
+    assert_eq!(sla["resolution"]["state"], "running");
+    assert_eq!(sla["next_response"]["state"], "running");
+    assert_eq!(sla["next_response"]["started_at"], answered);
+    assert_eq!(sla["next_response"]["due_at"], answered + 480 * MIN);
+    // Resolution time excludes the wait: it is due later than it first was.
+    assert!(sla["resolution"]["due_at"].as_i64().unwrap_or_default() >= created + 1920 * MIN);
+
+    // The next reply meets the next-response target; resolving stops the resolution clock.
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{n}/messages"),
+            json!({"body": "Thanks, checking."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(detail(&d, n).await["sla"]["next_response"]["state"], "met");
+    for step in [
+        json!({"to": "reproducing", "outcome": "reproduced", "steps": "Export 10k rows"}),
+        json!({"to": "investigating", "evidence": "timeout in worker log"}),
+        json!({"to": "fixed", "root_cause": "unbounded query", "fix": "paginate the export"}),
+    ] {
+        let r = d.step(n, step).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{n}/messages"),
+            json!({"body": "Fixed now."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = d
+        .step(
+            n,
+            json!({"to": "resolved", "note": "Paginated export shipped"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sla = detail(&d, n).await["sla"].clone();
+    assert_eq!(sla["resolution"]["state"], "met", "{sla}");
+    assert!(sla["resolution"]["stopped_at"].is_i64());
+    // The page shows the targets.
+    let staff = crate::helpers::TestAppClient::new(&d.app);
+    staff
+        .login("agent@example.com", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = staff.get_page(&format!("/desk/tickets/{n}")).await;
+    assert!(
+        page.text.contains("First response: <strong>met</strong>")
+            && page.text.contains("Resolution: <strong>met</strong>"),
+        "{}",
+        page.text
+    );
+}
+
+async fn business_hours_deadlines_and_tiers_without_targets(backend: Backend) {
+    let d = desk(backend).await;
+    // Priority: the office calendar (UTC, Mon–Fri 09:00–17:00), normal priority 480 minutes to
+    // a first response — whenever the ticket comes in, the deadline is 8 business hours on.
+    set_tier(&d, "/api/users/alice@customer.test/tier", "Priority").await;
+    let n = d.file(&d.alice, "Invoice missing", json!({})).await;
+    let t = detail(&d, n).await;
+    let created = t["created_at"].as_i64().unwrap_or_default();
+    let week: Vec<Value> = ["mon", "tue", "wed", "thu", "fri"]
+        .iter()
+        .map(|d| json!({"day": d, "from": "09:00", "to": "17:00"}))
+        .collect();
+    let spec: opsdesk_sla::hours::HoursSpec =
+        serde_json::from_value(json!({"time_zone": "UTC", "hours": week}))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let hours = opsdesk_sla::hours::BusinessHours::load(&spec).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        t["sla"]["first_response"]["due_at"].as_i64(),
+        hours.add(created, 480 * MIN)
+    );
+    assert_eq!(
+        t["sla"]["resolution"]["due_at"].as_i64(),
+        hours.add(created, 2400 * MIN)
+    );
+    // Community (the default) is best effort: no targets; Self-service has no ticket SLA.
+    let b = d.file(&d.bob, "Question", json!({})).await;
+    let sla = detail(&d, b).await["sla"].clone();
+    assert_eq!(sla["first_response"]["state"], "best_effort", "{sla}");
+    assert!(sla["resolution"]["due_at"].is_null());
+    set_tier(&d, "/api/users/bob@other.test/tier", "Self-service").await;
+    let b2 = d.file(&d.bob, "Another question", json!({})).await;
+    assert!(detail(&d, b2).await["sla"].is_null());
+    // A tier changed later leaves tickets already open as they were.
+    assert_eq!(
+        detail(&d, b).await["sla"]["first_response"]["state"],
+        "best_effort"
+    );
+}
