@@ -33,6 +33,16 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub mail: MailConfig,
     pub smtp: SmtpConfig,
+    pub sla: SlaConfig,
+}
+
+/// SLA warnings and breaches.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlaConfig {
+    /// Where warnings and breaches are posted as JSON (the body also carries `text`, so a Slack
+    /// or Mattermost incoming-webhook URL works as it is); unset: email only.
+    pub webhook_url: Option<String>,
 }
 
 /// The built-in SMTP receiver, for teams that point MX records or a relay at opsdesk.
@@ -206,6 +216,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             mail: MailConfig::default(),
             smtp: SmtpConfig::default(),
+            sla: SlaConfig::default(),
         }
     }
 }

@@ -193,6 +193,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl AppError {
+    /// For background work (jobs), which reports errors as `anyhow`: the internal cause if
+    /// there is one, else the message with its code.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self.source {
+            Some(e) => e,
+            None => anyhow::anyhow!("{}: {}", self.code, self.message),
+        }
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> AppError {
         AppError::internal(e)

@@ -89,14 +89,15 @@ pub fn capability() -> Capability {
     }
 }
 
-/// The desk's background jobs (outgoing mail, follow-ups, search index upkeep).
+/// The desk's background jobs (outgoing mail, follow-ups, SLA timers, search index upkeep).
 pub fn register_jobs(
     registry: &mut opsdesk_core::jobs::Registry,
     config: &opsdesk_core::config::Config,
 ) {
     let mail = std::sync::Arc::new(config.mail.clone());
     mail::outbox::register(registry, mail.clone());
-    tickets::followup::register(registry, mail);
+    tickets::followup::register(registry, mail.clone());
+    tickets::sla_timers::register(registry, mail, std::sync::Arc::new(config.sla.clone()));
     tickets::search::register(registry);
 }
 

@@ -104,9 +104,13 @@ impl Clock {
         self.reaches(target_ms, 1.0, hours)
     }
 
-    /// Whether the clock has counted more than `target_ms` by `now`.
+    /// Whether the target was missed by `now`: the clock counted more than `target_ms`, or it is
+    /// running and its deadline has passed (a deadline at closing time is missed that evening,
+    /// not when the calendar next opens).
     pub fn is_breached(&self, target_ms: i64, now: i64, hours: &BusinessHours) -> bool {
-        self.started_at.is_some() && self.elapsed_at(now, hours) > target_ms
+        self.started_at.is_some()
+            && (self.elapsed_at(now, hours) > target_ms
+                || self.due(target_ms, hours).is_some_and(|due| now > due))
     }
 }
 

@@ -7,6 +7,7 @@ use jiff::tz::TimeZone;
 use proptest::prelude::*;
 
 use crate::clock::{Event, TicketClocks};
+use crate::deadlines::{Level, TargetsMs, deadlines, take_due};
 use crate::hours::{BusinessHours, HoursSpec, OpenSpan};
 
 const MIN: i64 = 60_000;
@@ -47,6 +48,54 @@ fn run(events: &[Event], hours: &BusinessHours) -> TicketClocks {
         c.apply(*e, hours);
     }
     c
+}
+
+#[test]
+fn announcements_fall_in_business_time_and_a_deadline_at_closing_is_missed_that_evening() {
+    let h = office();
+    let targets = TargetsMs {
+        first_response: Some(2 * HOUR),
+        next_response: None,
+        resolution: Some(HOUR),
+    };
+    // Friday 15:00 filed: resolution due at 16:00, first response at closing time (17:00).
+    let mut c = run(&[Event::Opened(at(6, 15, 0))], &h);
+    let d = deadlines(&c, &targets, 75, &h);
+    assert_eq!(d.first_response, Some(at(6, 17, 0)));
+    assert_eq!(d.timer_at, Some(at(6, 15, 45)), "the resolution warning");
+    let levels = |v: Vec<crate::deadlines::Announcement>| -> Vec<Level> {
+        v.iter().map(|a| a.level).collect()
+    };
+    assert_eq!(
+        levels(take_due(&mut c, &targets, 75, &h, at(6, 15, 44))),
+        vec![]
+    );
+    assert_eq!(
+        levels(take_due(&mut c, &targets, 75, &h, at(6, 16, 30))),
+        vec![Level::Warning, Level::Breach],
+        "first response warned at 16:30, resolution missed at 16:00"
+    );
+    // Friday evening: the first-response deadline passed at closing; it is a breach now, not on
+    // Monday morning, and it is announced once.
+    assert_eq!(
+        d.first_response.map(|t| t + 1),
+        deadlines(&c, &targets, 75, &h).timer_at
+    );
+    assert_eq!(
+        levels(take_due(&mut c, &targets, 75, &h, at(6, 19, 0))),
+        vec![Level::Breach]
+    );
+    assert!(take_due(&mut c, &targets, 75, &h, at(9, 10, 0)).is_empty());
+    assert_eq!(deadlines(&c, &targets, 75, &h).timer_at, None);
+
+    // Filed on Saturday: nothing is due over the weekend, the warning comes Monday 10:30.
+    let mut weekend = run(&[Event::Opened(at(7, 11, 0))], &h);
+    assert!(take_due(&mut weekend, &targets, 75, &h, at(8, 23, 0)).is_empty());
+    let d = deadlines(&weekend, &targets, 75, &h);
+    assert_eq!(
+        (d.first_response, d.timer_at),
+        (Some(at(9, 11, 0)), Some(at(9, 9, 45)))
+    );
 }
 
 #[test]

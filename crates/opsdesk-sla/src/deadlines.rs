@@ -73,6 +73,91 @@ pub fn deadlines(
     }
 }
 
+/// Which target an announcement is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
+
+impl Target {
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::FirstResponse => "first response",
+            Target::NextResponse => "next response",
+            Target::Resolution => "resolution",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Warning,
+    Breach,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Warning => "warning",
+            Level::Breach => "breach",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Announcement {
+    pub target: Target,
+    pub level: Level,
+}
+
+/// The warnings and breaches due by `now`, marked as made on the clocks so each is announced
+/// once per cycle (a breach found first also uses up its warning).
+pub fn take_due(
+    c: &mut TicketClocks,
+    targets: &TargetsMs,
+    warn_percent: i64,
+    hours: &BusinessHours,
+    now: i64,
+) -> Vec<Announcement> {
+    let mut out = Vec::new();
+    for (target, clock, limit) in [
+        (
+            Target::FirstResponse,
+            &mut c.first_response,
+            targets.first_response,
+        ),
+        (
+            Target::NextResponse,
+            &mut c.next_response,
+            targets.next_response,
+        ),
+        (Target::Resolution, &mut c.resolution, targets.resolution),
+    ] {
+        let Some(limit) = limit else { continue };
+        if !clock.is_active() {
+            continue;
+        }
+        let elapsed = clock.elapsed_at(now, hours);
+        if clock.is_breached(limit, now, hours) && !clock.breached {
+            clock.breached = true;
+            clock.warned = true;
+            out.push(Announcement {
+                target,
+                level: Level::Breach,
+            });
+        } else if !clock.warned && elapsed * 100 >= limit * warn_percent {
+            clock.warned = true;
+            out.push(Announcement {
+                target,
+                level: Level::Warning,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +185,41 @@ mod tests {
         // A paused ticket has no running deadline.
         c.apply(Event::Paused(500), &h);
         assert_eq!(deadlines(&c, &t, 75, &h), Deadlines::default());
+    }
+
+    #[test]
+    fn warnings_and_breaches_are_announced_once_each() {
+        let h = BusinessHours::always();
+        let mut c = TicketClocks::default();
+        c.apply(Event::Opened(0), &h);
+        let t = TargetsMs {
+            first_response: Some(1_000),
+            next_response: None,
+            resolution: Some(10_000),
+        };
+        assert!(take_due(&mut c, &t, 75, &h, 700).is_empty());
+        let warn = Announcement {
+            target: Target::FirstResponse,
+            level: Level::Warning,
+        };
+        assert_eq!(take_due(&mut c, &t, 75, &h, 750), vec![warn]);
+        assert!(take_due(&mut c, &t, 75, &h, 900).is_empty(), "never twice");
+        let breach = Announcement {
+            target: Target::FirstResponse,
+            level: Level::Breach,
+        };
+        assert_eq!(take_due(&mut c, &t, 75, &h, 1_001), vec![breach]);
+        assert!(take_due(&mut c, &t, 75, &h, 5_000).is_empty());
+        // A sweep that comes late announces the breach alone, not a stale warning first.
+        let mut late = TicketClocks::default();
+        late.apply(Event::Opened(0), &h);
+        let got = take_due(&mut late, &t, 75, &h, 20_000);
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|a| a.level == Level::Breach));
+        // Met targets announce nothing.
+        let mut met = TicketClocks::default();
+        met.apply(Event::Opened(0), &h);
+        met.apply(Event::PublicReply(100), &h);
+        assert!(take_due(&mut met, &t, 75, &h, 1_500).is_empty());
     }
 }

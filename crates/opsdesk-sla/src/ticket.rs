@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::{Clock, Event, TicketClocks};
-use crate::deadlines::{TargetsMs, deadlines};
+use crate::deadlines::{Announcement, TargetsMs, deadlines, take_due};
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::PRIORITIES;
 use crate::ticket_store::{self, SlaRow};
@@ -92,6 +92,30 @@ pub async fn record(tx: &mut Tx, ticket_id: &str, event: Event) -> Result<(), sq
     ticket_store::update(tx, ticket_id, &json, &d, at).await
 }
 
+/// Takes the warnings and breaches of one ticket due by `now` (marking them made) and moves its
+/// timer on to the next announcement.
+pub async fn sweep_one(
+    tx: &mut Tx,
+    ticket_id: &str,
+    now: i64,
+) -> Result<Vec<Announcement>, sqlx::Error> {
+    let Some(row) = ticket_store::load(&mut **tx, ticket_id).await? else {
+        return Ok(Vec::new());
+    };
+    let hours = hours_of(row.calendar_spec.as_deref())?;
+    let mut clocks: TicketClocks =
+        serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
+    let made = take_due(&mut clocks, &row.targets, row.warn_percent, &hours, now);
+    // Business time stands still while the calendar is closed, so the next announcement falls
+    // in open hours by itself.
+    let mut d = deadlines(&clocks, &row.targets, row.warn_percent, &hours);
+    // Never leave a timer in the past: the sweep would pick the ticket up again at once.
+    d.timer_at = d.timer_at.map(|t| t.max(now + 60_000));
+    let json = serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?;
+    ticket_store::update(tx, ticket_id, &json, &d, now).await?;
+    Ok(made)
+}
+
 /// One target of a ticket as people read it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TargetView {
@@ -125,7 +149,7 @@ fn target_view(c: &Clock, target: Option<i64>, now: i64, hours: &BusinessHours) 
     let state = match target {
         None => "best_effort",
         Some(_) if c.started_at.is_none() => "not_started",
-        Some(t) if elapsed > t => "breached",
+        Some(t) if c.is_breached(t, now, hours) => "breached",
         Some(_) if c.stopped_at.is_some() => "met",
         Some(_) if c.is_running() => "running",
         Some(_) => "paused",

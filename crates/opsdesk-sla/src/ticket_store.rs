@@ -149,3 +149,22 @@ pub async fn update(
     .await?;
     Ok(())
 }
+
+/// Tickets with a warning or breach due by `now`, earliest first: (ticket id, number).
+pub async fn due_timers(
+    db: &opsdesk_core::db::Db,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.ticket_id, t.number FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
+         WHERE s.timer_at <= $1 ORDER BY s.timer_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("ticket_id")?, r.try_get("number")?)))
+        .collect()
+}

@@ -155,7 +155,7 @@ impl App {
             tasks.push(tokio::spawn(jobs::run_scheduler(
                 state.db.clone(),
                 state.leadership.clone(),
-                state.runner.hourly(),
+                state.runner.periodic(),
                 Duration::from_secs(30),
                 shutdown_tx.subscribe(),
             )));

@@ -64,11 +64,11 @@ pub async fn schedule_periodic(db: &Db, now: i64) -> Result<(), sqlx::Error> {
     schedule_periodic_with(db, now, &[]).await
 }
 
-/// [`schedule_periodic`] plus capabilities' hourly kinds (see [`Registry::register_hourly`]).
+/// [`schedule_periodic`] plus capabilities' periodic kinds (see [`Registry::register_periodic`]).
 pub async fn schedule_periodic_with(
     db: &Db,
     now: i64,
-    hourly: &[&'static str],
+    periodic: &[(&'static str, i64)],
 ) -> Result<(), sqlx::Error> {
     let hour = now / 3_600_000;
     let day = now / 86_400_000;
@@ -79,9 +79,9 @@ pub async fn schedule_periodic_with(
     let mut cp = NewJob::now(KIND_CHECKPOINT, serde_json::Value::Null);
     cp.dedupe_key = Some(format!("{KIND_CHECKPOINT}:{day}"));
     store::enqueue(&mut tx, &cp).await?;
-    for kind in hourly {
+    for (kind, every) in periodic {
         let mut job = NewJob::now(kind, serde_json::Value::Null);
-        job.dedupe_key = Some(format!("{kind}:{hour}"));
+        job.dedupe_key = Some(format!("{kind}:{}", now / every.max(&1)));
         store::enqueue(&mut tx, &job).await?;
     }
     tx.commit().await
@@ -91,13 +91,13 @@ pub async fn schedule_periodic_with(
 pub async fn run_scheduler(
     db: Db,
     leadership: Leadership,
-    hourly: Vec<&'static str>,
+    periodic: Vec<(&'static str, i64)>,
     every: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         if leadership.is_leader()
-            && let Err(e) = schedule_periodic_with(&db, now_ms(), &hourly).await
+            && let Err(e) = schedule_periodic_with(&db, now_ms(), &periodic).await
         {
             tracing::warn!(error = %e, "cannot queue periodic jobs");
         }

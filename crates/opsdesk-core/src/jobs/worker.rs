@@ -25,8 +25,8 @@ pub type Handler = Arc<dyn Fn(JobCtx) -> BoxFuture<'static, anyhow::Result<()>> 
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
-    /// Kinds the scheduler queues once an hour (capabilities' own maintenance).
-    hourly: Vec<&'static str>,
+    /// Kinds the scheduler queues once per period (ms): capabilities' own periodic work.
+    periodic: Vec<(&'static str, i64)>,
 }
 
 impl Registry {
@@ -45,14 +45,24 @@ impl Registry {
         F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        self.register(kind, f);
-        if !self.hourly.contains(&kind) {
-            self.hourly.push(kind);
-        }
+        self.register_periodic(kind, Duration::from_secs(3_600), f);
     }
 
-    pub fn hourly(&self) -> &[&'static str] {
-        &self.hourly
+    /// Registers `f` and has the scheduler queue it once per `every` (at most once per
+    /// scheduler tick, which is 30 s).
+    pub fn register_periodic<F, Fut>(&mut self, kind: &'static str, every: Duration, f: F)
+    where
+        F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.register(kind, f);
+        let ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
+        self.periodic.retain(|(k, _)| *k != kind);
+        self.periodic.push((kind, ms));
+    }
+
+    pub fn periodic(&self) -> &[(&'static str, i64)] {
+        &self.periodic
     }
 
     pub fn kinds(&self) -> Vec<&'static str> {
@@ -91,9 +101,9 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Kinds the scheduler queues once an hour besides the platform's own.
-    pub fn hourly(&self) -> Vec<&'static str> {
-        self.registry.hourly().to_vec()
+    /// Kinds the scheduler queues periodically besides the platform's own, with their periods.
+    pub fn periodic(&self) -> Vec<(&'static str, i64)> {
+        self.registry.periodic().to_vec()
     }
 
     pub fn new(db: Db, registry: Registry, instance_id: &str) -> Runner {

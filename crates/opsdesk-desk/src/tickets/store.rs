@@ -720,6 +720,27 @@ pub async fn assignable(db: &Db) -> Result<Vec<Person>, sqlx::Error> {
         .collect()
 }
 
+/// Who hears about an unassigned ticket's SLA: the active team (admins and agents; for a
+/// security report only admins and the security team), at most 20.
+pub async fn team_for_notices(db: &Db, security: bool) -> Result<Vec<Person>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, email, name FROM users WHERE role IN ('admin', 'agent') AND disabled = 0 \
+         AND ($1 = 0 OR role = 'admin' OR security = 1) ORDER BY email LIMIT 20",
+    )
+    .bind(flag(security))
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Person {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+            })
+        })
+        .collect()
+}
+
 /// Whether a message is part of the public conversation (not an internal note).
 pub async fn message_is_public(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
     let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM ticket_messages WHERE id = $1")

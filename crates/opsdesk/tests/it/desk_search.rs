@@ -187,13 +187,13 @@ async fn search_pages_in_order_before_and_after_the_index_is_tidied(backend: Bac
     assert!(
         state
             .runner
-            .hourly()
-            .contains(&opsdesk_desk::tickets::search::KIND_TIDY)
+            .periodic()
+            .contains(&(opsdesk_desk::tickets::search::KIND_TIDY, 3_600_000))
     );
     opsdesk_core::jobs::schedule_periodic_with(
         &state.db,
         1_800_000_000_000,
-        &state.runner.hourly(),
+        &state.runner.periodic(),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));

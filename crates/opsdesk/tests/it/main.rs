@@ -30,4 +30,5 @@ mod portal;
 mod setup;
 mod sla;
 mod sla_tickets;
+mod sla_timers;
 mod tools;

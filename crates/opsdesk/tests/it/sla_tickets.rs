@@ -15,13 +15,13 @@ on_both!(
 
 const MIN: i64 = 60_000;
 
-async fn detail(d: &Desk, n: i64) -> Value {
+pub async fn detail(d: &Desk, n: i64) -> Value {
     let r = d.get(&d.agent, &format!("/api/tickets/{n}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.json()
 }
 
-async fn set_tier(d: &Desk, path: &str, tier: &str) {
+pub async fn set_tier(d: &Desk, path: &str, tier: &str) {
     let r = crate::helpers::read(
         d.app
             .client

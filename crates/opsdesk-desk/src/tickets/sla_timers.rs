@@ -1,0 +1,144 @@
+//! SLA warnings and breaches. A job every minute takes the tickets whose timer is due; each
+//! announcement is marked made in the ticket's own transaction (so it is sent once, whichever
+//! instance runs the sweep and however often), recorded on the timeline and in the audit log,
+//! emailed to the assignee (or, unassigned, to the team) and posted to the webhook by a durable
+//! job that retries until the receiver accepts it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use opsdesk_core::audit::Actor;
+use opsdesk_core::config::{MailConfig, SlaConfig};
+use opsdesk_core::db::Db;
+use opsdesk_core::error::AppError;
+use opsdesk_core::jobs::{NewJob, Registry, store as jobs};
+use opsdesk_sla::deadlines::{Announcement, Level};
+
+use super::model::Ticket;
+use super::{service, store};
+use crate::mail::outbox::{self, Letter};
+
+pub const KIND_SWEEP: &str = "sla.sweep";
+pub const KIND_WEBHOOK: &str = "sla.webhook";
+/// Tickets taken per sweep; a longer backlog is taken by the next minute's sweep.
+const BATCH: i64 = 500;
+
+pub fn register(registry: &mut Registry, mail: Arc<MailConfig>, sla: Arc<SlaConfig>) {
+    registry.register_periodic(KIND_SWEEP, Duration::from_secs(60), move |ctx| {
+        let (mail, sla) = (mail.clone(), sla.clone());
+        async move {
+            let made = sweep(&ctx.db, &mail, &sla, opsdesk_core::clock::now_ms())
+                .await
+                .map_err(AppError::into_anyhow)?;
+            if made > 0 {
+                tracing::info!(made, "SLA warnings and breaches announced");
+            }
+            Ok(())
+        }
+    });
+    registry.register(KIND_WEBHOOK, |ctx| async move { post(&ctx.payload).await });
+}
+
+/// What an announcement says, in one line.
+fn line(t: &Ticket, a: &Announcement) -> String {
+    let what = match a.level {
+        Level::Warning => "is nearing its target",
+        Level::Breach => "missed its target",
+    };
+    format!(
+        "SLA {}: #{} \"{}\" {} for {}",
+        a.level.as_str(),
+        t.number,
+        t.subject,
+        what,
+        a.target.label()
+    )
+}
+
+/// Announces every warning and breach due by `now`; returns how many were made.
+pub async fn sweep(
+    db: &Db,
+    mail: &MailConfig,
+    sla: &SlaConfig,
+    now: i64,
+) -> Result<usize, AppError> {
+    let mut made = 0;
+    for (id, number) in opsdesk_sla::ticket_store::due_timers(db, now, BATCH).await? {
+        let mut tx = db.begin().await?;
+        let Some(t) = store::find_for_update(&mut tx, db, number).await? else {
+            continue;
+        };
+        let announcements = opsdesk_sla::ticket::sweep_one(&mut tx, &id, now).await?;
+        if !announcements.is_empty() {
+            let to = match &t.assignee {
+                Some(a) => vec![a.clone()],
+                None => store::team_for_notices(db, t.security).await?,
+            };
+            let sender = outbox::identity(&mut tx).await?;
+            for a in &announcements {
+                let text = line(&t, a);
+                let kind = format!("sla_{}", a.level.as_str());
+                service::event(&mut tx, db, &Actor::system(), &t, &kind, text.clone(), now).await?;
+                for p in &to {
+                    outbox::queue(
+                        &mut tx,
+                        mail,
+                        &sender,
+                        &Letter {
+                            ticket_id: &t.id,
+                            number: t.number,
+                            ticket_message_id: None,
+                            purpose: &kind,
+                            to_email: &p.email,
+                            to_name: &p.name,
+                            subject: &format!("[SLA {}] {}", a.level.as_str(), t.subject),
+                            text: &format!("{text}.\n"),
+                            automatic: true,
+                            files: &[],
+                        },
+                        None,
+                        now,
+                    )
+                    .await?;
+                }
+                if let Some(url) = sla.webhook_url.as_deref() {
+                    let body = json!({
+                        "text": text,
+                        "event": format!("sla.{}", a.level.as_str()),
+                        "target": a.target.label(),
+                        "ticket": {"number": t.number, "subject": t.subject, "priority": t.priority.as_str()},
+                        "at": now,
+                    });
+                    jobs::enqueue(
+                        &mut tx,
+                        &NewJob::now(KIND_WEBHOOK, json!({"url": url, "body": body})),
+                    )
+                    .await?;
+                }
+            }
+            made += announcements.len();
+        }
+        tx.commit().await?;
+    }
+    Ok(made)
+}
+
+/// Posts one announcement; an error (no answer, or not 2xx) leaves the job to be retried.
+async fn post(payload: &serde_json::Value) -> anyhow::Result<()> {
+    let url = payload["url"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("webhook job without a url"))?;
+    let r = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?
+        .post(url)
+        .json(&payload["body"])
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        anyhow::bail!("the webhook answered {}", r.status());
+    }
+    Ok(())
+}

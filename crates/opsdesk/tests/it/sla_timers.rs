@@ -1,0 +1,174 @@
+//! SLA warnings and breaches on both backends: the sweep (run here at chosen instants) announces
+//! each once — on the timeline, in the audit log, by email to the assignee through the real SMTP
+//! sink and to the webhook (an HTTP receiver in the test) — and never to the customer.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::helpers::Backend;
+use crate::mail::{drain, inbox_of, mail_desk, unique};
+use crate::on_both;
+use crate::sla_tickets::{detail, set_tier};
+use opsdesk_desk::tickets::sla_timers::sweep;
+
+on_both!(warnings_and_breaches_are_announced_once_by_email_timeline_and_webhook);
+
+const MIN: i64 = 60_000;
+
+type Received = Arc<Mutex<Vec<Value>>>;
+
+/// An HTTP server that keeps every JSON body posted to it; returns its URL.
+async fn receiver() -> (String, Received) {
+    let got: Received = Arc::default();
+    let keep = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), got)
+}
+
+/// The webhook bodies received so far (waits briefly for `at_least`).
+async fn posted(got: &Received, at_least: usize) -> Vec<Value> {
+    for _ in 0..50 {
+        let now = got.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if now.len() >= at_least {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {at_least} webhook posts arrived");
+}
+
+async fn warnings_and_breaches_are_announced_once_by_email_timeline_and_webhook(backend: Backend) {
+    let (url, got) = receiver().await;
+    let d = mail_desk(backend, |c| c.sla.webhook_url = Some(url)).await;
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Agency").await;
+    let owner = format!("{}@example.com", unique("sla-owner"));
+    d.app.add_user(&owner, "agent", "").await;
+    let n = d.file(&d.alice, "Checkout is down", json!({})).await;
+    let r = d
+        .patch(
+            &d.agent,
+            &format!("/api/tickets/{n}"),
+            json!({"assignee": owner}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let created = detail(&d, n).await["created_at"]
+        .as_i64()
+        .unwrap_or_default();
+
+    let state = &d.app.state;
+    let run = |at: i64| {
+        let (db, config) = (state.db.clone(), state.config.clone());
+        async move {
+            sweep(&db, &config.mail, &config.sla, created + at)
+                .await
+                .unwrap_or_else(|e| panic!("sweep: {e:?}"))
+        }
+    };
+    // Agency, normal priority: first response within 240 minutes, warned at 75 % (180).
+    assert_eq!(run(179 * MIN).await, 0, "nothing is due yet");
+    assert_eq!(run(181 * MIN).await, 1, "the first-response warning");
+    assert_eq!(run(181 * MIN).await, 0, "announced once");
+    assert_eq!(run(230 * MIN).await, 0, "the breach is not due yet");
+    assert_eq!(run(241 * MIN).await, 1, "the first-response breach");
+    assert_eq!(run(300 * MIN).await, 0, "announced once");
+
+    // On the timeline and in the audit log, once each.
+    let t = detail(&d, n).await;
+    let kinds: Vec<&str> = t["timeline"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|e| e["kind"].as_str()).collect())
+        .unwrap_or_default();
+    let count = |k: &str| kinds.iter().filter(|x| **x == k).count();
+    assert_eq!(
+        (count("sla_warning"), count("sla_breach")),
+        (1, 1),
+        "{kinds:?}"
+    );
+    let breach = t["timeline"]
+        .as_array()
+        .and_then(|v| v.iter().find(|e| e["kind"] == "sla_breach"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(breach["actor"], "system");
+    assert!(
+        breach["detail"]
+            .as_str()
+            .is_some_and(|s| s.contains(&format!("#{n}")) && s.contains("first response")),
+        "{breach}"
+    );
+    let actions = d.app.audit_actions().await;
+    assert!(
+        actions.iter().any(|a| a == "ticket.sla_warning"),
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| a == "ticket.sla_breach"),
+        "{actions:?}"
+    );
+
+    // The customer sees none of it.
+    let own = d.get(&d.alice, &format!("/api/tickets/{n}")).await.json();
+    assert!(
+        !own.to_string().contains("sla_breach") && own["sla"].is_null(),
+        "{own}"
+    );
+
+    // Email to the assignee through the SMTP sink; the webhook got both, in order.
+    drain(&d.app).await;
+    let mails = inbox_of(&owner, 2).await;
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(
+        subjects.iter().any(|s| s.starts_with("[SLA warning]")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.starts_with("[SLA breach]")),
+        "{subjects:?}"
+    );
+    let hooks = posted(&got, 2).await;
+    let events: Vec<&str> = hooks.iter().filter_map(|h| h["event"].as_str()).collect();
+    assert_eq!(events, ["sla.warning", "sla.breach"], "{hooks:?}");
+    assert_eq!(hooks[1]["ticket"]["number"], n);
+    assert_eq!(hooks[1]["target"], "first response");
+    assert!(
+        hooks[1]["text"]
+            .as_str()
+            .is_some_and(|s| s.contains("missed"))
+    );
+
+    // A public reply meets the first response; only the resolution target is left to warn of,
+    // at 75 % of 1,920 minutes.
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{n}/messages"),
+            json!({"body": "On it."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(run(1_439 * MIN).await, 0);
+    assert_eq!(run(1_441 * MIN).await, 1, "the resolution warning");
+    drain(&d.app).await;
+    let hooks = posted(&got, 3).await;
+    assert_eq!(hooks[2]["target"], "resolution");
+    assert_eq!(hooks.len(), 3, "{hooks:?}");
+}
