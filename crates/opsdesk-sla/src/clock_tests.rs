@@ -51,7 +51,7 @@ fn run(events: &[Event], hours: &BusinessHours) -> TicketClocks {
 }
 
 #[test]
-fn announcements_fall_in_business_time_and_a_deadline_at_closing_is_missed_that_evening() {
+fn announcements_wait_for_business_hours_and_a_deadline_at_closing_is_missed_that_evening() {
     let h = office();
     let targets = TargetsMs {
         first_response: Some(2 * HOUR),
@@ -75,20 +75,25 @@ fn announcements_fall_in_business_time_and_a_deadline_at_closing_is_missed_that_
         vec![Level::Warning, Level::Breach],
         "first response warned at 16:30, resolution missed at 16:00"
     );
-    // Friday evening: the first-response deadline passed at closing; it is a breach now, not on
-    // Monday morning, and it is announced once.
+    // The first-response deadline passed at closing: breached from Friday 17:00 on, but no one
+    // is paged on Friday evening or over the weekend; the breach is announced Monday at 09:00,
+    // once.
     assert_eq!(
         d.first_response.map(|t| t + 1),
         deadlines(&c, &targets, 75, &h).timer_at
     );
+    assert!(c.first_response.is_breached(2 * HOUR, at(6, 17, 1), &h));
+    assert!(!c.first_response.is_breached(2 * HOUR, at(6, 16, 59), &h));
+    assert!(take_due(&mut c, &targets, 75, &h, at(6, 19, 0)).is_empty());
+    assert!(take_due(&mut c, &targets, 75, &h, at(8, 12, 0)).is_empty());
     assert_eq!(
-        levels(take_due(&mut c, &targets, 75, &h, at(6, 19, 0))),
+        levels(take_due(&mut c, &targets, 75, &h, at(9, 9, 0))),
         vec![Level::Breach]
     );
     assert!(take_due(&mut c, &targets, 75, &h, at(9, 10, 0)).is_empty());
     assert_eq!(deadlines(&c, &targets, 75, &h).timer_at, None);
 
-    // Filed on Saturday: nothing is due over the weekend, the warning comes Monday 10:30.
+    // Filed on Saturday: nothing is due over the weekend; the first warning comes Monday 09:45.
     let mut weekend = run(&[Event::Opened(at(7, 11, 0))], &h);
     assert!(take_due(&mut weekend, &targets, 75, &h, at(8, 23, 0)).is_empty());
     let d = deadlines(&weekend, &targets, 75, &h);

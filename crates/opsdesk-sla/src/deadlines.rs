@@ -113,7 +113,9 @@ pub struct Announcement {
 }
 
 /// The warnings and breaches due by `now`, marked as made on the clocks so each is announced
-/// once per cycle (a breach found first also uses up its warning).
+/// once per cycle (a breach found first also uses up its warning). Nothing is announced while
+/// the calendar is closed — no escalation mail at midnight or on weekends: what fell due then is
+/// announced when it opens (a 24/7 calendar is always open).
 pub fn take_due(
     c: &mut TicketClocks,
     targets: &TargetsMs,
@@ -121,6 +123,9 @@ pub fn take_due(
     hours: &BusinessHours,
     now: i64,
 ) -> Vec<Announcement> {
+    if !hours.is_open(now) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for (target, clock, limit) in [
         (

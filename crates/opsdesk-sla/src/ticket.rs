@@ -93,7 +93,7 @@ pub async fn record(tx: &mut Tx, ticket_id: &str, event: Event) -> Result<(), sq
 }
 
 /// Takes the warnings and breaches of one ticket due by `now` (marking them made) and moves its
-/// timer on to the next announcement.
+/// timer on to the next announcement (while the calendar is closed, no earlier than it opens).
 pub async fn sweep_one(
     tx: &mut Tx,
     ticket_id: &str,
@@ -106,9 +106,12 @@ pub async fn sweep_one(
     let mut clocks: TicketClocks =
         serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
     let made = take_due(&mut clocks, &row.targets, row.warn_percent, &hours, now);
-    // Business time stands still while the calendar is closed, so the next announcement falls
-    // in open hours by itself.
     let mut d = deadlines(&clocks, &row.targets, row.warn_percent, &hours);
+    if !hours.is_open(now) {
+        // What fell due after closing is announced when the calendar opens.
+        let opens = hours.next_open(now);
+        d.timer_at = d.timer_at.map(|t| opens.map_or(t, |o| t.max(o)));
+    }
     // Never leave a timer in the past: the sweep would pick the ticket up again at once.
     d.timer_at = d.timer_at.map(|t| t.max(now + 60_000));
     let json = serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?;

@@ -12,9 +12,13 @@ use crate::on_both;
 use crate::sla_tickets::{detail, set_tier};
 use opsdesk_desk::tickets::sla_timers::sweep;
 
-on_both!(warnings_and_breaches_are_announced_once_by_email_timeline_and_webhook);
+on_both!(
+    warnings_and_breaches_are_announced_once_by_email_timeline_and_webhook,
+    nobody_is_paged_outside_business_hours
+);
 
 const MIN: i64 = 60_000;
+const DAY: i64 = 24 * 60 * MIN;
 
 type Received = Arc<Mutex<Vec<Value>>>;
 
@@ -171,4 +175,67 @@ async fn warnings_and_breaches_are_announced_once_by_email_timeline_and_webhook(
     let hooks = posted(&got, 3).await;
     assert_eq!(hooks[2]["target"], "resolution");
     assert_eq!(hooks.len(), 3, "{hooks:?}");
+}
+
+/// The first Saturday (UTC) after `t`, at `hour`:00, and the Monday after it.
+fn next_weekend(t: i64, hour: i64) -> (i64, i64) {
+    let mut day = t.div_euclid(DAY) + 1;
+    // 1970-01-01 was a Thursday: weekday 0 is Sunday, 6 Saturday.
+    while (day + 4).rem_euclid(7) != 6 {
+        day += 1;
+    }
+    (day * DAY + hour * 60 * MIN, (day + 2) * DAY)
+}
+
+async fn nobody_is_paged_outside_business_hours(backend: Backend) {
+    let d = crate::desk::desk(backend).await;
+    // Priority runs on the seeded office calendar (UTC, Monday to Friday 09:00–17:00).
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Priority").await;
+    let n = d.file(&d.alice, "Invoices are wrong", json!({})).await;
+    let sla = detail(&d, n).await["sla"].clone();
+    let resolution_due = sla["resolution"]["due_at"].as_i64().unwrap_or_default();
+    for due in [
+        sla["first_response"]["due_at"].as_i64(),
+        Some(resolution_due),
+    ] {
+        let due = due.unwrap_or_default();
+        let (hour, weekday) = (
+            due.rem_euclid(DAY) / (60 * MIN),
+            (due.div_euclid(DAY) + 4).rem_euclid(7),
+        );
+        assert!(
+            (9..=17).contains(&hour) && (1..=5).contains(&weekday),
+            "{sla}"
+        );
+    }
+    // Both targets are missed by the Saturday after the resolution deadline, but nobody is paged
+    // on the weekend: the breaches are announced on Monday at opening, once.
+    let (saturday, monday) = next_weekend(resolution_due, 12);
+    let state = &d.app.state;
+    let run = |at: i64| {
+        let (db, config) = (state.db.clone(), state.config.clone());
+        async move {
+            sweep(&db, &config.mail, &config.sla, at)
+                .await
+                .unwrap_or_else(|e| panic!("sweep: {e:?}"))
+        }
+    };
+    assert_eq!(run(saturday).await, 0);
+    assert_eq!(run(saturday + DAY).await, 0, "nor on Sunday");
+    assert_eq!(
+        run(monday + 9 * 60 * MIN).await,
+        2,
+        "both breaches at opening"
+    );
+    assert_eq!(run(monday + 10 * 60 * MIN).await, 0, "once");
+    let t = detail(&d, n).await;
+    let breaches: Vec<&Value> = t["timeline"]
+        .as_array()
+        .map(|v| v.iter().filter(|e| e["kind"] == "sla_breach").collect())
+        .unwrap_or_default();
+    assert_eq!(breaches.len(), 2, "{t}");
+    assert!(
+        breaches.iter().all(|e| e["at"] == monday + 9 * 60 * MIN),
+        "{breaches:?}"
+    );
 }
