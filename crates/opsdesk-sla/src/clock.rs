@@ -134,6 +134,17 @@ impl TicketClocks {
         ]
     }
 
+    /// Counts the business time of the running clocks up to `at` under `hours` and carries on
+    /// from `at`: what was counted stays counted when the calendar changes afterwards.
+    pub fn settle(&mut self, at: i64, hours: &BusinessHours) {
+        for c in self.each() {
+            if c.running_since.is_some_and(|since| since < at) {
+                c.pause(at, hours);
+                c.running_since = Some(at);
+            }
+        }
+    }
+
     /// Applies one event (events come in time order).
     pub fn apply(&mut self, event: Event, hours: &BusinessHours) {
         match event {

@@ -163,6 +163,49 @@ pub fn take_due(
     out
 }
 
+/// Serves a ticket under new targets (its priority changed, or a changed policy is applied to
+/// open tickets), with its clocks already settled up to `now`: the time counted stays, each
+/// deadline moves with its target, and an announcement already made stands only while it is
+/// still true under the new target — a tighter target can warn or breach anew, a looser one
+/// does not repeat what was said.
+pub fn retarget(
+    c: &mut TicketClocks,
+    new: &TargetsMs,
+    warn_percent: i64,
+    hours: &BusinessHours,
+    now: i64,
+) {
+    for (clock, limit) in [
+        (&mut c.first_response, new.first_response),
+        (&mut c.next_response, new.next_response),
+        (&mut c.resolution, new.resolution),
+    ] {
+        let Some(limit) = limit else {
+            // Best effort: nothing to announce.
+            (clock.warned, clock.breached) = (false, false);
+            continue;
+        };
+        let elapsed = clock.elapsed_at(now, hours);
+        clock.warned &= elapsed * 100 >= limit * warn_percent;
+        clock.breached &= clock.is_breached(limit, now, hours);
+    }
+}
+
+/// Moves a ticket to a new policy at `now`: business time counted so far under the `old`
+/// calendar stays, the clocks count on under `new`, and the deadlines follow the new targets.
+pub fn rebase(
+    c: &mut TicketClocks,
+    old: &BusinessHours,
+    new: &BusinessHours,
+    targets: &TargetsMs,
+    warn_percent: i64,
+    now: i64,
+) -> Deadlines {
+    c.settle(now, old);
+    retarget(c, targets, warn_percent, new, now);
+    deadlines(c, targets, warn_percent, new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +233,50 @@ mod tests {
         // A paused ticket has no running deadline.
         c.apply(Event::Paused(500), &h);
         assert_eq!(deadlines(&c, &t, 75, &h), Deadlines::default());
+    }
+
+    #[test]
+    fn a_new_target_keeps_the_time_counted_and_only_true_announcements() {
+        let h = BusinessHours::always();
+        let mut c = TicketClocks::default();
+        c.apply(Event::Opened(0), &h);
+        let normal = TargetsMs {
+            first_response: Some(1_000),
+            next_response: None,
+            resolution: Some(4_000),
+        };
+        assert_eq!(take_due(&mut c, &normal, 75, &h, 800).len(), 1, "warned");
+        // Raised to urgent at 800: first response now due at 500, so it is breached (the
+        // warning stands); resolution 2,000 warns at 1,500.
+        let urgent = TargetsMs {
+            first_response: Some(500),
+            next_response: None,
+            resolution: Some(2_000),
+        };
+        retarget(&mut c, &urgent, 75, &h, 800);
+        let d = deadlines(&c, &urgent, 75, &h);
+        assert_eq!((d.first_response, d.resolution), (Some(500), Some(2_000)));
+        assert_eq!(d.timer_at, Some(501), "the breach is due at once");
+        let got = take_due(&mut c, &urgent, 75, &h, 801);
+        assert_eq!(
+            got,
+            vec![Announcement {
+                target: Target::FirstResponse,
+                level: Level::Breach
+            }]
+        );
+        // Lowered again: the breach is no longer true, so it is withdrawn and announced again
+        // only if the looser target is missed too; the warning (800 of 1,000) stands.
+        retarget(&mut c, &normal, 75, &h, 900);
+        assert!(c.first_response.warned && !c.first_response.breached);
+        assert_eq!(deadlines(&c, &normal, 75, &h).timer_at, Some(1_001));
+        // Best effort: nothing left to announce for that target.
+        let loose = TargetsMs {
+            first_response: None,
+            ..normal
+        };
+        retarget(&mut c, &loose, 75, &h, 900);
+        assert_eq!(deadlines(&c, &loose, 75, &h).timer_at, Some(3_000));
     }
 
     #[test]

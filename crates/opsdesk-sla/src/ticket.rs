@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::{Clock, Event, TicketClocks};
-use crate::deadlines::{Announcement, TargetsMs, deadlines, take_due};
+use crate::deadlines::{Announcement, TargetsMs, deadlines, rebase, take_due};
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::PRIORITIES;
 use crate::ticket_store::{self, SlaRow};
@@ -50,11 +50,7 @@ pub async fn start(
     let hours = hours_of(info.calendar_spec.as_deref())?;
     let mut clocks = TicketClocks::default();
     clocks.apply(Event::Opened(at), &hours);
-    let targets = TargetsMs {
-        first_response: ms(info.targets.first_response_minutes),
-        next_response: ms(info.targets.next_response_minutes),
-        resolution: ms(info.targets.resolution_minutes),
-    };
+    let targets = targets_ms(&info.targets);
     let d = deadlines(&clocks, &targets, info.warn_percent, &hours);
     let row = SlaRow {
         ticket_id: ticket_id.to_string(),
@@ -67,6 +63,45 @@ pub async fn start(
         clocks: serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?,
     };
     ticket_store::insert(tx, &row, &d, at).await
+}
+
+fn targets_ms(t: &crate::policy::Targets) -> TargetsMs {
+    TargetsMs {
+        first_response: ms(t.first_response_minutes),
+        next_response: ms(t.next_response_minutes),
+        resolution: ms(t.resolution_minutes),
+    }
+}
+
+/// Serves a ticket under its tier's targets for a new priority: the time counted so far stays,
+/// the deadlines move (nothing for a ticket without an SLA).
+pub async fn change_priority(
+    tx: &mut Tx,
+    ticket_id: &str,
+    priority: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(mut row) = ticket_store::load(&mut **tx, ticket_id).await? else {
+        return Ok(());
+    };
+    let Some(policy) = ticket_store::tier_policy(tx, &row.tier_id, priority).await? else {
+        return Ok(());
+    };
+    let old = hours_of(row.calendar_spec.as_deref())?;
+    let new = hours_of(policy.calendar_spec.as_deref())?;
+    let mut clocks: TicketClocks =
+        serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
+    row.priority = priority;
+    row.calendar_id = policy.calendar_id;
+    row.warn_percent = policy.warn_percent;
+    row.targets = if policy.ticket_sla {
+        targets_ms(&policy.targets)
+    } else {
+        TargetsMs::default()
+    };
+    let d = rebase(&mut clocks, &old, &new, &row.targets, row.warn_percent, now);
+    row.clocks = serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?;
+    ticket_store::update_policy(tx, &row, &d, now).await
 }
 
 /// Moves a ticket's SLA on by one event (nothing for a ticket without targets).

@@ -37,21 +37,41 @@ pub async fn start_info(
     .bind(priority)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|r| {
-        Ok(StartInfo {
-            tier_id: r.try_get("id")?,
-            ticket_sla: r.try_get::<i64, _>("ticket_sla")? != 0,
-            calendar_id: r.try_get("calendar_id")?,
-            calendar_spec: r.try_get("spec")?,
-            warn_percent: r.try_get("warn_percent")?,
-            targets: Targets {
-                first_response_minutes: r.try_get("first_response_minutes")?,
-                next_response_minutes: r.try_get("next_response_minutes")?,
-                resolution_minutes: r.try_get("resolution_minutes")?,
-            },
-        })
+    row.map(|r| start_info_from(&r)).transpose()
+}
+
+fn start_info_from(r: &AnyRow) -> Result<StartInfo, sqlx::Error> {
+    Ok(StartInfo {
+        tier_id: r.try_get("id")?,
+        ticket_sla: r.try_get::<i64, _>("ticket_sla")? != 0,
+        calendar_id: r.try_get("calendar_id")?,
+        calendar_spec: r.try_get("spec")?,
+        warn_percent: r.try_get("warn_percent")?,
+        targets: Targets {
+            first_response_minutes: r.try_get("first_response_minutes")?,
+            next_response_minutes: r.try_get("next_response_minutes")?,
+            resolution_minutes: r.try_get("resolution_minutes")?,
+        },
     })
-    .transpose()
+}
+
+/// A tier's policy for one priority (what [`start_info`] finds through the requester).
+pub async fn tier_policy(
+    tx: &mut Tx,
+    tier_id: &str,
+    priority: i64,
+) -> Result<Option<StartInfo>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT t.id, t.ticket_sla, t.calendar_id, c.spec, t.warn_percent, \
+         g.first_response_minutes, g.next_response_minutes, g.resolution_minutes \
+         FROM sla_tiers t LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
+         LEFT JOIN sla_targets g ON g.tier_id = t.id AND g.priority = $2 WHERE t.id = $1",
+    )
+    .bind(tier_id)
+    .bind(priority)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| start_info_from(&r)).transpose()
 }
 
 /// A ticket's SLA row, with its calendar's spec.
@@ -167,4 +187,38 @@ pub async fn due_timers(
     rows.iter()
         .map(|r| Ok((r.try_get("ticket_id")?, r.try_get("number")?)))
         .collect()
+}
+
+/// Serves a ticket under a new policy: its tier, calendar, priority, targets, clocks and
+/// deadlines at once.
+pub async fn update_policy(
+    tx: &mut Tx,
+    row: &SlaRow,
+    d: &Deadlines,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE ticket_sla SET tier_id = $2, calendar_id = $3, priority = $4, warn_percent = $5, \
+         first_target_ms = $6, next_target_ms = $7, resolution_target_ms = $8, clocks = $9, \
+         first_due_at = $10, next_due_at = $11, resolution_due_at = $12, due_at = $13, \
+         timer_at = $14, updated_at = $15 WHERE ticket_id = $1",
+    )
+    .bind(&row.ticket_id)
+    .bind(&row.tier_id)
+    .bind(row.calendar_id.as_deref())
+    .bind(row.priority)
+    .bind(row.warn_percent)
+    .bind(row.targets.first_response)
+    .bind(row.targets.next_response)
+    .bind(row.targets.resolution)
+    .bind(&row.clocks)
+    .bind(d.first_response)
+    .bind(d.next_response)
+    .bind(d.resolution)
+    .bind(d.due_at)
+    .bind(d.timer_at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

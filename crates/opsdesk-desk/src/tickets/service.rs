@@ -405,6 +405,9 @@ pub async fn update(
         return Ok(t);
     }
     store::update_fields(&mut tx, &t.id, &row, now).await?;
+    if priority != t.priority {
+        super::sla::reprioritized(&mut tx, &t.id, priority, now).await?;
+    }
     if subject != t.subject {
         search::set_subject(&mut tx, db.backend(), t.number, &subject).await?;
     }

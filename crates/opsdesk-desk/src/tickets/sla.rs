@@ -51,6 +51,16 @@ pub async fn message(
     opsdesk_sla::ticket::record(tx, ticket_id, event).await
 }
 
+/// A new priority: the ticket is served under its tier's targets for it from now on.
+pub async fn reprioritized(
+    tx: &mut Tx,
+    ticket_id: &str,
+    priority: Priority,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    opsdesk_sla::ticket::change_priority(tx, ticket_id, priority.rank(), at).await
+}
+
 /// A move of the flow.
 pub async fn moved(
     tx: &mut Tx,

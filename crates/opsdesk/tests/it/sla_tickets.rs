@@ -10,7 +10,8 @@ use crate::on_both;
 
 on_both!(
     a_ticket_life_under_a_round_the_clock_tier,
-    business_hours_deadlines_and_tiers_without_targets
+    business_hours_deadlines_and_tiers_without_targets,
+    a_new_priority_moves_the_deadlines_and_keeps_the_time_counted
 );
 
 const MIN: i64 = 60_000;
@@ -207,4 +208,63 @@ async fn business_hours_deadlines_and_tiers_without_targets(backend: Backend) {
         detail(&d, b).await["sla"]["first_response"]["state"],
         "best_effort"
     );
+}
+
+async fn a_new_priority_moves_the_deadlines_and_keeps_the_time_counted(backend: Backend) {
+    let d = desk(backend).await;
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Agency").await;
+    let n = d.file(&d.alice, "Orders vanish", json!({})).await;
+    let created = detail(&d, n).await["created_at"]
+        .as_i64()
+        .unwrap_or_default();
+    // Agency urgent: 30 / 60 / 240 minutes, counted from filing, not from the change.
+    let r = d
+        .patch(
+            &d.agent,
+            &format!("/api/tickets/{n}"),
+            json!({"priority": "urgent"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sla = detail(&d, n).await["sla"].clone();
+    assert_eq!(sla["priority"], "urgent", "{sla}");
+    assert_eq!(sla["first_response"]["target_minutes"], 30);
+    assert_eq!(sla["first_response"]["due_at"], created + 30 * MIN, "{sla}");
+    assert_eq!(sla["resolution"]["due_at"], created + 240 * MIN, "{sla}");
+    // Lowered to low: 480 / 960 / 2,880.
+    let r = d
+        .patch(
+            &d.agent,
+            &format!("/api/tickets/{n}"),
+            json!({"priority": "low"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sla = detail(&d, n).await["sla"].clone();
+    assert_eq!(
+        sla["first_response"]["due_at"],
+        created + 480 * MIN,
+        "{sla}"
+    );
+    assert_eq!(sla["resolution"]["due_at"], created + 2_880 * MIN, "{sla}");
+    // While waiting on the customer a new priority moves the targets, not the pause.
+    let r = d
+        .step(n, json!({"to": "triaged", "category": "Product"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = d.step(n, json!({"to": "waiting_on_customer"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = d
+        .patch(
+            &d.agent,
+            &format!("/api/tickets/{n}"),
+            json!({"priority": "high"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sla = detail(&d, n).await["sla"].clone();
+    assert_eq!(sla["paused"], true, "{sla}");
+    assert_eq!(sla["first_response"]["state"], "paused", "{sla}");
+    assert_eq!(sla["first_response"]["target_minutes"], 120);
+    assert!(sla["first_response"]["due_at"].is_null(), "{sla}");
 }
