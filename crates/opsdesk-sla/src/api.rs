@@ -1,4 +1,5 @@
-//! Tiers and calendars over JSON: `GET/POST /api/tiers`, `GET/POST /api/calendars`.
+//! Tiers and calendars over JSON: `GET/POST /api/tiers`, `PUT /api/tiers/{id}`,
+//! `GET/POST /api/calendars`, and customers' and organizations' tiers.
 
 use axum::extract::{Path, State as AxState};
 use axum::http::StatusCode;
@@ -6,7 +7,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::policy::{Calendar, CalendarInput, Tier, TierAssignment, TierChoice, TierInput};
+use crate::policy::{
+    Calendar, CalendarInput, Tier, TierAssignment, TierChanged, TierChoice, TierInput, TierUpdate,
+};
 use crate::service::{self, Holder};
 use opsdesk_core::error::{AppError, ErrorBody};
 use opsdesk_core::web::AppState;
@@ -20,6 +23,7 @@ struct SlaDoc;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(SlaDoc::openapi())
         .routes(routes!(list_tiers, post_tier))
+        .routes(routes!(put_tier))
         .routes(routes!(list_calendars, post_calendar))
         .routes(routes!(put_user_tier))
         .routes(routes!(put_organization_tier))
@@ -58,6 +62,30 @@ pub async fn post_tier(
     me.require_write()?;
     let t = service::create_tier(&state.db, &me.actor(), me.user(), input).await?;
     Ok((StatusCode::CREATED, axum::Json(t)))
+}
+
+#[utoipa::path(put, path = "/api/tiers/{id}", tag = "sla", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The tier's id or name")),
+    request_body = TierUpdate,
+    responses(
+        (status = 200, description = "Saved; with `apply_to_open`, its open tickets were moved to it", body = TierChanged),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such tier", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields (name, calendar, targets, warn_percent)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_tier(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<TierUpdate>,
+) -> Result<axum::Json<TierChanged>, AppError> {
+    me.require_write()?;
+    let t = service::update_tier(&state.db, &me.actor(), me.user(), &id, input).await?;
+    Ok(axum::Json(t))
 }
 
 #[utoipa::path(get, path = "/api/calendars", tag = "sla", security(("bearer" = [])),

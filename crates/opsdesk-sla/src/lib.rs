@@ -4,6 +4,7 @@
 //! and the API. Plugs into the web shell as a capability.
 
 pub mod api;
+pub mod apply;
 pub mod clock;
 pub mod deadlines;
 pub mod hours;

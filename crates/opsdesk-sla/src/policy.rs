@@ -144,6 +144,27 @@ pub struct TierInput {
     pub targets: BTreeMap<String, Targets>,
 }
 
+/// A changed tier (`PUT /api/tiers/{id}`): the whole tier as on creation, and whether its open
+/// tickets move to it.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct TierUpdate {
+    #[serde(flatten)]
+    pub tier: TierInput,
+    /// Serve the tier's open tickets under the changed targets and calendar now (the time they
+    /// have counted stays). Default false: open tickets keep the deadlines they were given, and
+    /// only new tickets — or a ticket whose priority changes — get the new targets.
+    #[serde(default)]
+    pub apply_to_open: bool,
+}
+
+/// A saved tier change.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TierChanged {
+    pub tier: Tier,
+    /// Open tickets moved to the changed policy (0 unless `apply_to_open`).
+    pub open_tickets_updated: u64,
+}
+
 /// A tier input that passed the checks (the calendar still to be looked up).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedTier {

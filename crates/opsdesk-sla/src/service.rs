@@ -11,8 +11,8 @@ use opsdesk_core::error::{AppError, Fields, on_unique};
 
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::{
-    self, Calendar, CalendarInput, Named, PRIORITIES, Targets, Tier, TierAssignment, TierChoice,
-    TierInput, TierRef,
+    self, Calendar, CalendarInput, CheckedTier, Named, PRIORITIES, Targets, Tier, TierAssignment,
+    TierChanged, TierChoice, TierInput, TierRef, TierUpdate,
 };
 use crate::store::{self, CalendarRow, NewTier};
 
@@ -154,15 +154,7 @@ pub async fn create_tier(
 ) -> Result<Tier, AppError> {
     admin_only(viewer)?;
     let checked = policy::check_tier(&input).map_err(fields_from)?;
-    let calendar = match &checked.calendar {
-        None => None,
-        Some(key) => Some(store::find_calendar(db, key).await?.ok_or_else(|| {
-            AppError::field(
-                "calendar",
-                "is not a known calendar (see GET /api/calendars), or null for 24/7",
-            )
-        })?),
-    };
+    let calendar = calendar_of(db, &checked).await?;
     let id = new_id();
     let mut tx = db.begin().await?;
     store::insert_tier(
@@ -202,6 +194,109 @@ pub async fn create_tier(
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| AppError::not_found("This tier"))
+}
+
+async fn calendar_of(db: &Db, checked: &CheckedTier) -> Result<Option<CalendarRow>, AppError> {
+    match &checked.calendar {
+        None => Ok(None),
+        Some(key) => Ok(Some(store::find_calendar(db, key).await?.ok_or_else(
+            || {
+                AppError::field(
+                    "calendar",
+                    "is not a known calendar (see GET /api/calendars), or null for 24/7",
+                )
+            },
+        )?)),
+    }
+}
+
+/// Changes a tier. Its open tickets keep their deadlines unless `apply_to_open` moves them to
+/// the changed policy (after the change is saved, in batches).
+pub async fn update_tier(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    key: &str,
+    input: TierUpdate,
+) -> Result<TierChanged, AppError> {
+    admin_only(viewer)?;
+    let (id, _) = store::find_tier(db, key)
+        .await?
+        .ok_or_else(|| AppError::not_found("This tier"))?;
+    let checked = policy::check_tier(&input.tier).map_err(fields_from)?;
+    let calendar = calendar_of(db, &checked).await?;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    store::update_tier(
+        &mut tx,
+        &NewTier {
+            id: &id,
+            name: &checked.name,
+            calendar_id: calendar.as_ref().map(|c| c.id.as_str()),
+            ticket_sla: checked.ticket_sla,
+            warn_percent: checked.warn_percent,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| on_unique(e, "name", "is already used by another tier"))?;
+    for (rank, t) in &checked.targets {
+        store::insert_targets(&mut tx, &id, *rank, t).await?;
+    }
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            "sla.tier.update",
+            format!("tier:{id}"),
+            format!(
+                "name={} calendar={} targets={} apply_to_open={}",
+                checked.name,
+                calendar.as_ref().map_or("24/7", |c| c.name.as_str()),
+                checked.targets.len(),
+                input.apply_to_open
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    let open_tickets_updated = if input.apply_to_open {
+        apply_to_open(db, actor, &id, now).await?
+    } else {
+        0
+    };
+    let tier = tiers(db, viewer)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| AppError::not_found("This tier"))?;
+    Ok(TierChanged {
+        tier,
+        open_tickets_updated,
+    })
+}
+
+/// Serves a tier's open tickets under its current policy, with an audit record of how many.
+pub async fn apply_to_open(
+    db: &Db,
+    actor: &Actor,
+    tier_id: &str,
+    now: i64,
+) -> Result<u64, AppError> {
+    let n = crate::apply::apply_tier(db, tier_id, now, |_| {}).await?;
+    let mut tx = db.begin().await?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            "sla.tier.apply",
+            format!("tier:{tier_id}"),
+            format!("{n} open tickets now served under the tier's current targets"),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// The tier a requester's tickets are served under (everyone who may see the ticket may see it).

@@ -141,6 +141,28 @@ pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, 
     Ok(position)
 }
 
+/// Changes a tier's settings (its position and default flag stay) and drops its targets, to be
+/// inserted anew.
+pub async fn update_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sla_tiers SET name = $2, calendar_id = $3, ticket_sla = $4, warn_percent = $5, \
+         updated_at = $6 WHERE id = $1",
+    )
+    .bind(t.id)
+    .bind(t.name)
+    .bind(t.calendar_id)
+    .bind(flag(t.ticket_sla))
+    .bind(t.warn_percent)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM sla_targets WHERE tier_id = $1")
+        .bind(t.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_targets(
     tx: &mut Tx,
     tier_id: &str,

@@ -14,12 +14,12 @@ use opsdesk_core::db::{Db, Tx};
 
 const MINUTE: i64 = 60_000;
 
-fn decode(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
+pub(crate) fn decode(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("ticket SLA {what}: {e}").into())
 }
 
 /// The business hours of a calendar spec (round the clock without one).
-fn hours_of(spec: Option<&str>) -> Result<BusinessHours, sqlx::Error> {
+pub(crate) fn hours_of(spec: Option<&str>) -> Result<BusinessHours, sqlx::Error> {
     match spec {
         None => Ok(BusinessHours::always()),
         Some(s) => {
@@ -65,7 +65,7 @@ pub async fn start(
     ticket_store::insert(tx, &row, &d, at).await
 }
 
-fn targets_ms(t: &crate::policy::Targets) -> TargetsMs {
+pub(crate) fn targets_ms(t: &crate::policy::Targets) -> TargetsMs {
     TargetsMs {
         first_response: ms(t.first_response_minutes),
         next_response: ms(t.next_response_minutes),

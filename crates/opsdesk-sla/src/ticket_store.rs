@@ -1,11 +1,11 @@
 //! Tickets' SLA state in the database (SQL only): what a new ticket starts under, and its row.
 
-use sqlx::Row as _;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::deadlines::{Deadlines, TargetsMs};
 use crate::policy::Targets;
-use opsdesk_core::db::Tx;
+use opsdesk_core::db::{Backend, Tx};
 
 /// What a new ticket of a requester starts under: their tier (own, organization's or default),
 /// its calendar and its targets for the ticket's priority.
@@ -221,4 +221,134 @@ pub async fn update_policy(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// One open ticket of a tier, as a policy change needs it.
+pub struct OpenRow {
+    pub ticket_id: String,
+    pub priority: i64,
+    pub calendar_id: Option<String>,
+    pub clocks: String,
+}
+
+/// Up to `limit` open (not resolved or closed) tickets served under `tier_id`, after `after` in
+/// ticket id order, locked for the policy change on PostgreSQL.
+pub async fn open_of_tier(
+    tx: &mut Tx,
+    backend: Backend,
+    tier_id: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<OpenRow>, sqlx::Error> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE OF s",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT s.ticket_id, s.priority, s.calendar_id, s.clocks FROM ticket_sla s \
+         JOIN tickets t ON t.id = s.ticket_id \
+         WHERE s.tier_id = $1 AND s.ticket_id > $2 AND t.state NOT IN ('resolved', 'closed') \
+         ORDER BY s.ticket_id LIMIT $3{lock}"
+    );
+    // Only constant text is formatted in (the lock clause).
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(tier_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OpenRow {
+                ticket_id: r.try_get("ticket_id")?,
+                priority: r.try_get("priority")?,
+                calendar_id: r.try_get("calendar_id")?,
+                clocks: r.try_get("clocks")?,
+            })
+        })
+        .collect()
+}
+
+/// A ticket's new policy and deadlines, for [`update_many`].
+pub struct Rebased {
+    pub ticket_id: String,
+    pub calendar_id: Option<String>,
+    pub warn_percent: i64,
+    pub targets: TargetsMs,
+    pub clocks: String,
+    pub d: Deadlines,
+}
+
+/// Columns of one [`Rebased`] row in [`update_many`]'s VALUES list.
+const REBASED_COLUMNS: usize = 12;
+/// Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+pub const UPDATE_MANY_ROWS: usize = 1_000;
+
+/// Writes many tickets' new policy and deadlines with one statement per
+/// [`UPDATE_MANY_ROWS`] rows (a policy change can touch tens of thousands of tickets).
+pub async fn update_many(tx: &mut Tx, rows: &[Rebased], now: i64) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(UPDATE_MANY_ROWS) {
+        let mut values = String::new();
+        for i in 0..chunk.len() {
+            let p = |k: usize| i * REBASED_COLUMNS + k + 2;
+            // Numbers are cast so PostgreSQL types the VALUES columns (NULLs included).
+            values.push_str(&format!(
+                "{}(${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
+                 CAST(${} AS BIGINT), ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
+                 CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                if i == 0 { "" } else { ", " },
+                p(0),
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+                p(10),
+                p(11)
+            ));
+        }
+        let sql = format!(
+            "UPDATE ticket_sla SET calendar_id = v.column2, warn_percent = v.column3, \
+             first_target_ms = v.column4, next_target_ms = v.column5, \
+             resolution_target_ms = v.column6, clocks = v.column7, first_due_at = v.column8, \
+             next_due_at = v.column9, resolution_due_at = v.column10, due_at = v.column11, \
+             timer_at = v.column12, updated_at = $1 \
+             FROM (VALUES {values}) AS v WHERE ticket_sla.ticket_id = v.column1"
+        );
+        // Only placeholders are formatted in.
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now);
+        for r in chunk {
+            q = q
+                .bind(&r.ticket_id)
+                .bind(r.calendar_id.as_deref())
+                .bind(r.warn_percent)
+                .bind(r.targets.first_response)
+                .bind(r.targets.next_response)
+                .bind(r.targets.resolution)
+                .bind(&r.clocks)
+                .bind(r.d.first_response)
+                .bind(r.d.next_response)
+                .bind(r.d.resolution)
+                .bind(r.d.due_at)
+                .bind(r.d.timer_at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The specs of all calendars by id.
+pub async fn calendar_specs(
+    tx: &mut Tx,
+) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, spec FROM sla_calendars")
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("spec")?)))
+        .collect()
 }

@@ -11,7 +11,8 @@ use crate::on_both;
 on_both!(
     a_ticket_life_under_a_round_the_clock_tier,
     business_hours_deadlines_and_tiers_without_targets,
-    a_new_priority_moves_the_deadlines_and_keeps_the_time_counted
+    a_new_priority_moves_the_deadlines_and_keeps_the_time_counted,
+    a_changed_tier_reaches_open_tickets_only_when_applied
 );
 
 const MIN: i64 = 60_000;
@@ -267,4 +268,100 @@ async fn a_new_priority_moves_the_deadlines_and_keeps_the_time_counted(backend: 
     assert_eq!(sla["first_response"]["state"], "paused", "{sla}");
     assert_eq!(sla["first_response"]["target_minutes"], 120);
     assert!(sla["first_response"]["due_at"].is_null(), "{sla}");
+}
+
+async fn put_tier(d: &Desk, token: &str, key: &str, body: Value) -> crate::helpers::Reply {
+    crate::helpers::read(
+        d.app
+            .client
+            .put(d.app.url(&format!("/api/tiers/{key}")))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await
+}
+
+async fn a_changed_tier_reaches_open_tickets_only_when_applied(backend: Backend) {
+    let d = desk(backend).await;
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Agency").await;
+    let open = d.file(&d.alice, "Still open", json!({})).await;
+    let done = d.file(&d.alice, "Already done", json!({})).await;
+    let r = d
+        .step(done, json!({"to": "closed", "reason": "duplicate"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let created = detail(&d, open).await["created_at"]
+        .as_i64()
+        .unwrap_or_default();
+    let tighter = json!({
+        "name": "Agency",
+        "calendar": null,
+        "targets": {
+            "normal": {"first_response_minutes": 60, "next_response_minutes": 120, "resolution_minutes": 600},
+            "urgent": {"first_response_minutes": 15, "next_response_minutes": 30, "resolution_minutes": 120}
+        }
+    });
+    // Staff may read tiers, not change them; bad input is refused by field; unknown tiers 404.
+    let r = put_tier(&d, &d.agent, "Agency", tighter.clone()).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let mut bad = tighter.clone();
+    bad["targets"]["normal"]["first_response_minutes"] = json!(-5);
+    let r = put_tier(&d, &d.admin, "Agency", bad).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("targets.normal.first_response_minutes"),
+        "{}",
+        r.text
+    );
+    let r = put_tier(&d, &d.admin, "Platinum", tighter.clone()).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = put_tier(
+        &d,
+        &d.admin,
+        "Agency",
+        json!({"name": "Community", "targets": {}}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("already used"), "{}", r.text);
+
+    // Saved without applying: the open ticket keeps its deadlines, a new one gets the new ones.
+    let r = put_tier(&d, &d.admin, "Agency", tighter.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["open_tickets_updated"], 0);
+    assert_eq!(
+        r.json()["tier"]["targets"]["normal"]["first_response_minutes"],
+        60
+    );
+    assert!(
+        r.json()["tier"]["targets"]["low"].is_null(),
+        "now best effort"
+    );
+    let sla = detail(&d, open).await["sla"].clone();
+    assert_eq!(
+        sla["first_response"]["due_at"],
+        created + 240 * MIN,
+        "{sla}"
+    );
+    let fresh = d.file(&d.alice, "Filed after the change", json!({})).await;
+    let sla = detail(&d, fresh).await["sla"].clone();
+    assert_eq!(sla["first_response"]["target_minutes"], 60, "{sla}");
+
+    // Applied: open tickets move (time counted from filing), closed ones keep their record.
+    let mut apply = tighter.clone();
+    apply["apply_to_open"] = json!(true);
+    let r = put_tier(&d, &d.admin, "Agency", apply).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["open_tickets_updated"], 2, "{}", r.text);
+    let sla = detail(&d, open).await["sla"].clone();
+    assert_eq!(sla["first_response"]["due_at"], created + 60 * MIN, "{sla}");
+    assert_eq!(sla["resolution"]["target_minutes"], 600, "{sla}");
+    let sla = detail(&d, done).await["sla"].clone();
+    assert_eq!(sla["resolution"]["target_minutes"], 1_920, "{sla}");
+    let actions = d.app.audit_actions().await;
+    assert!(
+        actions.iter().any(|a| a == "sla.tier.update"),
+        "{actions:?}"
+    );
+    assert!(actions.iter().any(|a| a == "sla.tier.apply"), "{actions:?}");
 }

@@ -1,0 +1,106 @@
+//! "Apply to open tickets": after an admin changes a tier, its open tickets are served under the
+//! changed policy — the business time counted so far stays, deadlines follow the new targets and
+//! calendar. Without it, open tickets keep the deadlines they were given.
+
+use std::collections::HashMap;
+
+use crate::clock::TicketClocks;
+use crate::deadlines::{TargetsMs, rebase};
+use crate::hours::BusinessHours;
+use crate::ticket::{decode, hours_of, targets_ms};
+use crate::ticket_store::{self, OpenRow, Rebased};
+use opsdesk_core::db::Db;
+
+/// Tickets read and written per transaction.
+const BATCH: i64 = 5_000;
+
+/// A tier's policy for each priority rank (0 low … 3 urgent).
+struct Policy {
+    calendar_id: Option<String>,
+    hours: BusinessHours,
+    warn_percent: i64,
+    by_rank: [TargetsMs; 4],
+}
+
+/// One ticket moved to the new policy (pure but for the clock JSON).
+fn rebased(
+    row: &OpenRow,
+    old: &BusinessHours,
+    policy: &Policy,
+    now: i64,
+) -> Result<Rebased, sqlx::Error> {
+    let mut clocks: TicketClocks =
+        serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
+    let rank = usize::try_from(row.priority).unwrap_or(1).min(3);
+    let targets = policy.by_rank[rank];
+    let d = rebase(
+        &mut clocks,
+        old,
+        &policy.hours,
+        &targets,
+        policy.warn_percent,
+        now,
+    );
+    Ok(Rebased {
+        ticket_id: row.ticket_id.clone(),
+        calendar_id: policy.calendar_id.clone(),
+        warn_percent: policy.warn_percent,
+        targets,
+        clocks: serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?,
+        d,
+    })
+}
+
+/// Serves every open ticket of the tier under its current policy; returns how many there were.
+/// `progress` is called with the count done after each batch.
+pub async fn apply_tier(
+    db: &Db,
+    tier_id: &str,
+    now: i64,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let specs = ticket_store::calendar_specs(&mut tx).await?;
+    let mut by_rank = [TargetsMs::default(); 4];
+    let mut policy = None;
+    for (rank, slot) in by_rank.iter_mut().enumerate() {
+        let Some(p) = ticket_store::tier_policy(&mut tx, tier_id, rank as i64).await? else {
+            return Ok(0);
+        };
+        if p.ticket_sla {
+            *slot = targets_ms(&p.targets);
+        }
+        policy = Some(p);
+    }
+    tx.commit().await?;
+    let Some(p) = policy else { return Ok(0) };
+    let policy = Policy {
+        hours: hours_of(p.calendar_spec.as_deref())?,
+        calendar_id: p.calendar_id,
+        warn_percent: p.warn_percent,
+        by_rank,
+    };
+    let mut calendars: HashMap<Option<String>, BusinessHours> = HashMap::new();
+    let (mut after, mut done) = (String::new(), 0u64);
+    loop {
+        let mut tx = db.begin().await?;
+        let rows =
+            ticket_store::open_of_tier(&mut tx, db.backend(), tier_id, &after, BATCH).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.ticket_id.clone();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if !calendars.contains_key(&row.calendar_id) {
+                let spec = row.calendar_id.as_ref().and_then(|id| specs.get(id));
+                calendars.insert(row.calendar_id.clone(), hours_of(spec.map(String::as_str))?);
+            }
+            let old = &calendars[&row.calendar_id];
+            out.push(rebased(row, old, &policy, now)?);
+        }
+        ticket_store::update_many(&mut tx, &out, now).await?;
+        tx.commit().await?;
+        done += out.len() as u64;
+        progress(done);
+    }
+    Ok(done)
+}
