@@ -8,6 +8,7 @@ use crate::tickets::store::{self, NewTicketRow};
 use opsdesk_core::audit::{self, Actor};
 use opsdesk_core::clock::{new_id, now_ms};
 use opsdesk_core::db::Db;
+use opsdesk_sla::clock::Event as SlaEvent;
 
 const WORDS: &[&str] = &[
     "export",
@@ -143,7 +144,15 @@ pub async fn load(
         State::Resolved,
         State::Closed,
     ];
-    let start = now_ms() - i64::try_from(tickets).unwrap_or(0) * 60_000;
+    let settled = now_ms();
+    let start = settled - i64::try_from(tickets).unwrap_or(0) * 60_000;
+    // A quarter of the customers on Priority, a quarter on Agency, the rest on the default tier.
+    let mut paid = Vec::new();
+    for name in ["Priority", "Agency"] {
+        if let Some((id, _)) = opsdesk_sla::store::find_tier(db, name).await? {
+            paid.push(id);
+        }
+    }
     let mut written = 0u64;
     while written < tickets {
         let mut tx = db.begin().await?;
@@ -151,16 +160,22 @@ pub async fn load(
         for i in written..end {
             let now = start + i64::try_from(i).unwrap_or(0) * 60_000;
             let email = format!("customer{}@seed.example", i % REQUESTERS);
-            let (requester, org, _) = store::ensure_requester(
+            let (requester, org, fresh) = store::ensure_requester(
                 &mut tx,
                 &email,
                 &format!("Customer {}", i % REQUESTERS),
                 now,
             )
             .await?;
+            if let Some(tier) = paid.get(usize::try_from(i % 4).unwrap_or(2))
+                && fresh
+            {
+                opsdesk_sla::store::set_user_tier(&mut tx, &requester, Some(tier)).await?;
+            }
             let number = store::next_number(&mut tx).await?;
             let id = new_id();
             let cat = &categories[rng.below(categories.len())];
+            let priority = Priority::from_rank(i64::try_from(rng.below(4)).unwrap_or(1));
             let subject = format!("{} {}", rng.words(3), rng.words(2));
             store::insert_ticket(
                 &mut tx,
@@ -169,7 +184,7 @@ pub async fn load(
                     number,
                     subject: &subject,
                     category_id: Some(&cat.id),
-                    priority: Priority::from_rank(i64::try_from(rng.below(4)).unwrap_or(1)),
+                    priority,
                     channel: Channel::Email,
                     requester_id: &requester,
                     assignee_id: None,
@@ -181,12 +196,18 @@ pub async fn load(
             .await?;
             let count = per_ticket + u64::from(i < extra);
             let (mut public, mut notes) = (String::new(), String::new());
+            let mut events = Vec::new();
             for m in 0..count {
                 let kind = match m % 3 {
                     0 => MessageKind::Customer,
                     1 => MessageKind::Reply,
                     _ => MessageKind::Note,
                 };
+                events.extend(match kind {
+                    MessageKind::Customer if m > 0 => Some(SlaEvent::CustomerMessage(now)),
+                    MessageKind::Reply => Some(SlaEvent::PublicReply(now)),
+                    _ => None,
+                });
                 let body = rng.words(30);
                 store::insert_message(&mut tx, &id, kind, Some(&requester), &body, "web", now)
                     .await?;
@@ -203,6 +224,17 @@ pub async fn load(
             if state != State::New {
                 store::set_state(&mut tx, &id, state).await?;
             }
+            events.extend(super::tickets::sla::event_for(State::New, state, now));
+            opsdesk_sla::ticket::start_with_history(
+                &mut tx,
+                &id,
+                &requester,
+                priority.rank(),
+                now,
+                &events,
+                Some(settled),
+            )
+            .await?;
         }
         audit::store::append(
             &mut tx,

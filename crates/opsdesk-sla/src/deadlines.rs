@@ -126,6 +126,18 @@ pub fn take_due(
     if !hours.is_open(now) {
         return Vec::new();
     }
+    mark_due(c, targets, warn_percent, hours, now)
+}
+
+/// The warnings and breaches due by `now`, marked as made, whether or not the calendar is open
+/// (for history loaded in bulk; announcements go through [`take_due`]).
+pub fn mark_due(
+    c: &mut TicketClocks,
+    targets: &TargetsMs,
+    warn_percent: i64,
+    hours: &BusinessHours,
+    now: i64,
+) -> Vec<Announcement> {
     let mut out = Vec::new();
     for (target, clock, limit) in [
         (

@@ -284,6 +284,12 @@ pub async fn apply_to_open(
     now: i64,
 ) -> Result<u64, AppError> {
     let n = crate::apply::apply_tier(db, tier_id, now, |_| {}).await?;
+    record_applied(db, actor, tier_id, n).await?;
+    Ok(n)
+}
+
+/// The audit record of a tier applied to its open tickets.
+pub async fn record_applied(db: &Db, actor: &Actor, tier_id: &str, n: u64) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
     audit::store::append(
         &mut tx,
@@ -296,7 +302,7 @@ pub async fn apply_to_open(
     )
     .await?;
     tx.commit().await?;
-    Ok(n)
+    Ok(())
 }
 
 /// The tier a requester's tickets are served under (everyone who may see the ticket may see it).

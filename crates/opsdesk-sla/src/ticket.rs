@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::{Clock, Event, TicketClocks};
-use crate::deadlines::{Announcement, TargetsMs, deadlines, rebase, take_due};
+use crate::deadlines::{Announcement, TargetsMs, deadlines, mark_due, rebase, take_due};
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::PRIORITIES;
 use crate::ticket_store::{self, SlaRow};
@@ -41,6 +41,20 @@ pub async fn start(
     priority: i64,
     at: i64,
 ) -> Result<(), sqlx::Error> {
+    start_with_history(tx, ticket_id, requester_id, priority, at, &[], None).await
+}
+
+/// [`start`] for a ticket with a past (bulk loads): its later `events` applied, and — as if the
+/// sweep had run all along — the warnings and breaches due by `settled_at` marked as made.
+pub async fn start_with_history(
+    tx: &mut Tx,
+    ticket_id: &str,
+    requester_id: &str,
+    priority: i64,
+    at: i64,
+    events: &[Event],
+    settled_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
     let Some(info) = ticket_store::start_info(tx, requester_id, priority).await? else {
         return Ok(());
     };
@@ -50,7 +64,13 @@ pub async fn start(
     let hours = hours_of(info.calendar_spec.as_deref())?;
     let mut clocks = TicketClocks::default();
     clocks.apply(Event::Opened(at), &hours);
+    for e in events {
+        clocks.apply(*e, &hours);
+    }
     let targets = targets_ms(&info.targets);
+    if let Some(now) = settled_at {
+        mark_due(&mut clocks, &targets, info.warn_percent, &hours, now);
+    }
     let d = deadlines(&clocks, &targets, info.warn_percent, &hours);
     let row = SlaRow {
         ticket_id: ticket_id.to_string(),

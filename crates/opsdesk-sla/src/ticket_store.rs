@@ -352,3 +352,25 @@ pub async fn calendar_specs(
         .map(|r| Ok((r.try_get("id")?, r.try_get("spec")?)))
         .collect()
 }
+
+/// How many open tickets are served under `tier_id`.
+pub async fn count_open_of_tier(
+    db: &opsdesk_core::db::Db,
+    tier_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
+         WHERE s.tier_id = $1 AND t.state NOT IN ('resolved', 'closed')",
+    )
+    .bind(tier_id)
+    .fetch_one(db.read())
+    .await
+}
+
+/// How many tickets have a warning or breach due by `at`.
+pub async fn count_due(db: &opsdesk_core::db::Db, at: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM ticket_sla WHERE timer_at <= $1")
+        .bind(at)
+        .fetch_one(db.read())
+        .await
+}

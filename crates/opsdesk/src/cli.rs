@@ -52,6 +52,9 @@ pub enum Command {
     Demo,
     /// Load many synthetic tickets and messages (for load tests and benchmarks).
     Seed(SeedArgs),
+    /// Support tiers' SLAs: apply a changed tier to open tickets, see what is about to breach.
+    #[command(subcommand)]
+    Sla(SlaCommand),
     /// Take in email.
     #[command(subcommand)]
     Mail(MailCommand),
@@ -74,6 +77,42 @@ pub struct IngestArgs {
     /// The mailbox the message was delivered to (a `security@` mailbox files security reports).
     #[arg(long, value_name = "ADDRESS")]
     pub mailbox: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlaCommand {
+    /// Serve a tier's open tickets under its current targets and calendar (what
+    /// `PUT /api/tiers/{id}` with `apply_to_open` does), keeping the business time each has
+    /// counted. Shows progress; audited.
+    Apply(SlaApplyArgs),
+    /// List the tickets with an SLA warning or breach due — what the next sweeps announce —
+    /// without announcing anything.
+    Due(SlaDueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SlaApplyArgs {
+    /// The tier's name or id.
+    pub tier: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SlaDueArgs {
+    /// Look this many hours ahead (0: due now).
+    #[arg(long, default_value_t = 0, value_name = "HOURS")]
+    pub within: u32,
+    /// Look from this instant (Unix milliseconds) instead of from now.
+    #[arg(long, value_name = "UNIX_MS")]
+    pub at_ms: Option<i64>,
+    /// List at most this many tickets, earliest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

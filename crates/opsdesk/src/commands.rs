@@ -59,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return ingest(&config, args.mailbox.as_deref()).await;
         }
         Command::Mail(crate::cli::MailCommand::Poll) => return poll(&config).await,
+        Command::Sla(cmd) => crate::sla_commands::run(&config, cmd).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

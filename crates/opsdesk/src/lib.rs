@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod sla_commands;
 pub mod telemetry;
 
 use std::net::SocketAddr;

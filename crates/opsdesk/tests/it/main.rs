@@ -29,6 +29,7 @@ mod multi_instance;
 mod portal;
 mod setup;
 mod sla;
+mod sla_bulk;
 mod sla_tickets;
 mod sla_timers;
 mod tools;
