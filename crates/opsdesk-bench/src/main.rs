@@ -4,8 +4,12 @@
 //!
 //!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [--keep-data DIR] [WORKLOAD ...]
 //!
-//! Workloads: ceiling, health, login, api-me, tickets, email, inbox, search (default: all). `inbox` and
-//! `search` run against a desk seeded with `--seed-tickets` tickets (`opsdesk seed`).
+//! Workloads: ceiling, health, login, api-me, tickets, email, inbox, search, sla (default: all).
+//! `inbox`, `search` and `sla` run against a desk seeded with `--seed-tickets` tickets
+//! (`opsdesk seed`). `sla` times the SLA sweep's search for due timers and applying a changed
+//! tier to its open tickets (through `opsdesk sla due/apply --json`).
+
+mod sla;
 
 mod load;
 mod server;
@@ -42,7 +46,8 @@ struct Args {
     /// Messages loaded (in all) before the inbox and search workloads.
     #[arg(long, default_value_t = 500_000)]
     seed_messages: u64,
-    /// Workloads to run: ceiling, health, login, api-me, tickets, email, inbox, search (default: all).
+    /// Workloads to run: ceiling, health, login, api-me, tickets, email, inbox, search, sla
+    /// (default: all).
     workloads: Vec<String>,
 }
 
@@ -51,14 +56,15 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();
     let mut selected: Vec<Workload> = Vec::new();
-    for name in &args.workloads {
+    let run_sla = args.workloads.is_empty() || args.workloads.iter().any(|w| w == "sla");
+    for name in args.workloads.iter().filter(|w| *w != "sla") {
         selected.push(Workload::parse(name).ok_or_else(|| {
             anyhow::anyhow!(
-                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, email, inbox or search"
+                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, email, inbox, search or sla"
             )
         })?);
     }
-    if selected.is_empty() {
+    if args.workloads.is_empty() {
         selected = Workload::ALL.to_vec();
     }
     let binary = match args.server {
@@ -99,6 +105,14 @@ async fn main() -> anyhow::Result<()> {
         }
         runs.push(load::run(&srv.base, w, args.connections, duration, &auth).await?);
     }
+    let sla_figures = if run_sla {
+        if seeded.is_none() {
+            seeded = Some(srv.seed(args.seed_tickets, args.seed_messages)?);
+        }
+        Some(sla::measure(&srv, &auth.token).await?)
+    } else {
+        None
+    };
     let busy_rss = srv.rss_kib();
 
     println!();
@@ -142,6 +156,9 @@ async fn main() -> anyhow::Result<()> {
             ratio
         );
     }
+    if let Some(f) = &sla_figures {
+        f.print();
+    }
     println!();
     let ready_ms = srv.ready_after.as_secs_f64() * 1000.0;
     println!(
@@ -166,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn verdict(ok: bool, what: &str) -> String {
+pub fn verdict(ok: bool, what: &str) -> String {
     let mark = if ok { "PASS" } else { "MISS" };
     if what.is_empty() {
         mark.to_string()

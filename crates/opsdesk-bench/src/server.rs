@@ -130,6 +130,21 @@ impl Server {
         cmd
     }
 
+    /// Runs an `opsdesk` command that prints JSON (`--json`) and returns what it printed.
+    pub fn cli_json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+        let out = self
+            .cli()
+            .args(args)
+            .arg("--json")
+            .stderr(Stdio::inherit())
+            .output()?;
+        if !out.status.success() {
+            bail!("opsdesk {} failed", args.join(" "));
+        }
+        serde_json::from_slice(&out.stdout)
+            .with_context(|| format!("opsdesk {} printed no JSON", args.join(" ")))
+    }
+
     /// Loads synthetic tickets with `opsdesk seed`; returns how long it took, or `None` when a
     /// kept data directory already holds this seed.
     pub fn seed(&self, tickets: u64, messages: u64) -> anyhow::Result<Option<Duration>> {

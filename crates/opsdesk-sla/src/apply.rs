@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::clock::TicketClocks;
-use crate::deadlines::{TargetsMs, rebase};
+use crate::deadlines::{TargetsMs, deadlines, rebase, retarget};
 use crate::hours::BusinessHours;
 use crate::ticket::{decode, hours_of, targets_ms};
 use crate::ticket_store::{self, OpenRow, Rebased};
@@ -22,36 +22,53 @@ struct Policy {
     by_rank: [TargetsMs; 4],
 }
 
-/// One ticket moved to the new policy (pure but for the clock JSON).
+/// One ticket moved to the new policy (pure but for the clock JSON); `None` when nothing about
+/// it changes (the policy change does not concern its priority), so it is not rewritten.
 fn rebased(
     row: &OpenRow,
     old: &BusinessHours,
     policy: &Policy,
     now: i64,
-) -> Result<Rebased, sqlx::Error> {
+) -> Result<Option<Rebased>, sqlx::Error> {
     let mut clocks: TicketClocks =
         serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
     let rank = usize::try_from(row.priority).unwrap_or(1).min(3);
     let targets = policy.by_rank[rank];
-    let d = rebase(
-        &mut clocks,
-        old,
-        &policy.hours,
-        &targets,
-        policy.warn_percent,
-        now,
-    );
-    Ok(Rebased {
+    let d = if row.calendar_id == policy.calendar_id {
+        // Same calendar: the time counted stands as it is.
+        retarget(&mut clocks, &targets, policy.warn_percent, old, now);
+        deadlines(&clocks, &targets, policy.warn_percent, old)
+    } else {
+        rebase(
+            &mut clocks,
+            old,
+            &policy.hours,
+            &targets,
+            policy.warn_percent,
+            now,
+        )
+    };
+    let clocks = serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?;
+    let unchanged = row.calendar_id == policy.calendar_id
+        && row.warn_percent == policy.warn_percent
+        && row.targets == targets
+        && row.deadlines == d
+        && row.clocks == clocks;
+    if unchanged {
+        return Ok(None);
+    }
+    Ok(Some(Rebased {
         ticket_id: row.ticket_id.clone(),
         calendar_id: policy.calendar_id.clone(),
         warn_percent: policy.warn_percent,
         targets,
-        clocks: serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?,
+        clocks,
         d,
-    })
+    }))
 }
 
-/// Serves every open ticket of the tier under its current policy; returns how many there were.
+/// Serves every open ticket of the tier under its current policy; returns how many there were
+/// (all recomputed; only those whose policy or deadlines changed are rewritten).
 /// `progress` is called with the count done after each batch.
 pub async fn apply_tier(
     db: &Db,
@@ -95,11 +112,11 @@ pub async fn apply_tier(
                 calendars.insert(row.calendar_id.clone(), hours_of(spec.map(String::as_str))?);
             }
             let old = &calendars[&row.calendar_id];
-            out.push(rebased(row, old, &policy, now)?);
+            out.extend(rebased(row, old, &policy, now)?);
         }
-        ticket_store::update_many(&mut tx, &out, now).await?;
+        ticket_store::update_many(&mut tx, db.backend(), &out, now).await?;
         tx.commit().await?;
-        done += out.len() as u64;
+        done += rows.len() as u64;
         progress(done);
     }
     Ok(done)

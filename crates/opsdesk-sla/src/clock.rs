@@ -35,15 +35,49 @@ pub enum Event {
 
 /// One clock. `running_since` is set while it counts; `elapsed_ms` is the business time counted
 /// before that. Stopped means met (or ended by resolution) for this cycle.
+///
+/// Stored as JSON with every ticket (and rewritten in bulk when a policy is applied), so the
+/// names are short and empty fields are left out; the long names are still read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Clock {
+    #[serde(
+        rename = "start",
+        alias = "started_at",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub started_at: Option<i64>,
+    #[serde(
+        rename = "run",
+        alias = "running_since",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub running_since: Option<i64>,
+    #[serde(rename = "ms", alias = "elapsed_ms", skip_serializing_if = "is_zero")]
     pub elapsed_ms: i64,
+    #[serde(
+        rename = "stop",
+        alias = "stopped_at",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stopped_at: Option<i64>,
     /// The warning and the breach of this cycle were sent (each at most once).
+    #[serde(rename = "warn", alias = "warned", skip_serializing_if = "is_false")]
     pub warned: bool,
+    #[serde(
+        rename = "breach",
+        alias = "breached",
+        skip_serializing_if = "is_false"
+    )]
     pub breached: bool,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Clock {
@@ -116,12 +150,17 @@ impl Clock {
 
 /// The three clocks of a ticket and whether it sits in a paused state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TicketClocks {
+    #[serde(rename = "first", alias = "first_response")]
     pub first_response: Clock,
     /// The current cycle: from the first unanswered customer message after a reply to the next
     /// reply. A new cycle replaces a stopped one.
+    #[serde(rename = "next", alias = "next_response")]
     pub next_response: Clock,
+    #[serde(rename = "res", alias = "resolution")]
     pub resolution: Clock,
+    #[serde(skip_serializing_if = "is_false")]
     pub paused: bool,
 }
 

@@ -260,3 +260,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn stored_clocks_are_compact_and_the_long_names_still_read() {
+    let h = office();
+    let c = run(
+        &[
+            Event::Opened(at(2, 10, 0)),
+            Event::PublicReply(at(2, 10, 30)),
+        ],
+        &h,
+    );
+    let json = serde_json::to_string(&c).unwrap_or_default();
+    assert!(json.len() < 140, "{json}");
+    assert_eq!(serde_json::from_str::<TicketClocks>(&json).ok(), Some(c));
+    let long = r#"{"first_response":{"started_at":5,"running_since":null,"elapsed_ms":7,"stopped_at":9,"warned":true,"breached":false},"next_response":{"started_at":null,"running_since":null,"elapsed_ms":0,"stopped_at":null,"warned":false,"breached":false},"resolution":{"started_at":5,"running_since":9,"elapsed_ms":4,"stopped_at":null,"warned":false,"breached":false},"paused":false}"#;
+    let old: TicketClocks = serde_json::from_str(long).unwrap_or_default();
+    assert_eq!(
+        (
+            old.first_response.elapsed_ms,
+            old.first_response.stopped_at,
+            old.first_response.warned
+        ),
+        (7, Some(9), true)
+    );
+    assert_eq!(old.resolution.running_since, Some(9));
+}

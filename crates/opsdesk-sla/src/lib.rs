@@ -6,6 +6,7 @@
 pub mod api;
 pub mod apply;
 pub mod clock;
+pub mod countdown;
 pub mod deadlines;
 pub mod hours;
 pub mod policy;

@@ -228,7 +228,10 @@ pub struct OpenRow {
     pub ticket_id: String,
     pub priority: i64,
     pub calendar_id: Option<String>,
+    pub warn_percent: i64,
+    pub targets: TargetsMs,
     pub clocks: String,
+    pub deadlines: Deadlines,
 }
 
 /// Up to `limit` open (not resolved or closed) tickets served under `tier_id`, after `after` in
@@ -245,7 +248,9 @@ pub async fn open_of_tier(
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "SELECT s.ticket_id, s.priority, s.calendar_id, s.clocks FROM ticket_sla s \
+        "SELECT s.ticket_id, s.priority, s.calendar_id, s.warn_percent, s.first_target_ms, \
+         s.next_target_ms, s.resolution_target_ms, s.clocks, s.first_due_at, s.next_due_at, \
+         s.resolution_due_at, s.due_at, s.timer_at FROM ticket_sla s \
          JOIN tickets t ON t.id = s.ticket_id \
          WHERE s.tier_id = $1 AND s.ticket_id > $2 AND t.state NOT IN ('resolved', 'closed') \
          ORDER BY s.ticket_id LIMIT $3{lock}"
@@ -263,7 +268,20 @@ pub async fn open_of_tier(
                 ticket_id: r.try_get("ticket_id")?,
                 priority: r.try_get("priority")?,
                 calendar_id: r.try_get("calendar_id")?,
+                warn_percent: r.try_get("warn_percent")?,
+                targets: TargetsMs {
+                    first_response: r.try_get("first_target_ms")?,
+                    next_response: r.try_get("next_target_ms")?,
+                    resolution: r.try_get("resolution_target_ms")?,
+                },
                 clocks: r.try_get("clocks")?,
+                deadlines: Deadlines {
+                    first_response: r.try_get("first_due_at")?,
+                    next_response: r.try_get("next_due_at")?,
+                    resolution: r.try_get("resolution_due_at")?,
+                    due_at: r.try_get("due_at")?,
+                    timer_at: r.try_get("timer_at")?,
+                },
             })
         })
         .collect()
@@ -286,16 +304,27 @@ pub const UPDATE_MANY_ROWS: usize = 1_000;
 
 /// Writes many tickets' new policy and deadlines with one statement per
 /// [`UPDATE_MANY_ROWS`] rows (a policy change can touch tens of thousands of tickets).
-pub async fn update_many(tx: &mut Tx, rows: &[Rebased], now: i64) -> Result<(), sqlx::Error> {
+pub async fn update_many(
+    tx: &mut Tx,
+    backend: Backend,
+    rows: &[Rebased],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    // Numbered parameters are looked up by name on SQLite when bound (quadratic in a statement
+    // with 12,000 of them): it gets plain `?` in order. PostgreSQL takes `$N` only.
+    let param = |n: usize| match backend {
+        Backend::Sqlite => "?".to_string(),
+        Backend::Postgres => format!("${n}"),
+    };
     for chunk in rows.chunks(UPDATE_MANY_ROWS) {
         let mut values = String::new();
         for i in 0..chunk.len() {
-            let p = |k: usize| i * REBASED_COLUMNS + k + 2;
+            let p = |k: usize| param(i * REBASED_COLUMNS + k + 1);
             // Numbers are cast so PostgreSQL types the VALUES columns (NULLs included).
             values.push_str(&format!(
-                "{}(${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
-                 CAST(${} AS BIGINT), ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
-                 CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                "{}({}, {}, CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS BIGINT), \
+                 CAST({} AS BIGINT), {}, CAST({} AS BIGINT), CAST({} AS BIGINT), \
+                 CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS BIGINT))",
                 if i == 0 { "" } else { ", " },
                 p(0),
                 p(1),
@@ -316,11 +345,11 @@ pub async fn update_many(tx: &mut Tx, rows: &[Rebased], now: i64) -> Result<(), 
              first_target_ms = v.column4, next_target_ms = v.column5, \
              resolution_target_ms = v.column6, clocks = v.column7, first_due_at = v.column8, \
              next_due_at = v.column9, resolution_due_at = v.column10, due_at = v.column11, \
-             timer_at = v.column12, updated_at = $1 \
+             timer_at = v.column12, updated_at = {now} \
              FROM (VALUES {values}) AS v WHERE ticket_sla.ticket_id = v.column1"
         );
-        // Only placeholders are formatted in.
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now);
+        // Only placeholders and a number are formatted in.
+        let mut q = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {
             q = q
                 .bind(&r.ticket_id)
