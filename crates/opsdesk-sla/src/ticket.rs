@@ -242,3 +242,35 @@ pub async fn view(db: &Db, ticket_id: &str, now: i64) -> Result<Option<SlaView>,
         resolution: target_view(&c.resolution, t.resolution, now, &hours),
     }))
 }
+
+/// Every calendar's business hours, for showing many tickets' time to target at once.
+pub struct CalendarSet {
+    by_id: std::collections::HashMap<String, BusinessHours>,
+    always: BusinessHours,
+}
+
+impl CalendarSet {
+    pub async fn load(db: &Db) -> Result<CalendarSet, sqlx::Error> {
+        let mut by_id = std::collections::HashMap::new();
+        for row in crate::store::list_calendars(db).await? {
+            by_id.insert(row.id.clone(), hours_of(Some(&row.spec))?);
+        }
+        Ok(CalendarSet {
+            by_id,
+            always: BusinessHours::always(),
+        })
+    }
+
+    /// The time left to a deadline counted in its calendar (round the clock without one).
+    pub fn countdown(
+        &self,
+        calendar_id: Option<&str>,
+        due: &crate::countdown::Due,
+        now: i64,
+    ) -> crate::countdown::Countdown {
+        let hours = calendar_id
+            .and_then(|id| self.by_id.get(id))
+            .unwrap_or(&self.always);
+        crate::countdown::countdown(due, hours, now)
+    }
+}

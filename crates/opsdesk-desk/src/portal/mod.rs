@@ -115,6 +115,7 @@ pub async fn home(State(state): State<AppState>, session: Session, caller: Calle
         after: None,
         limit: 100,
         q: None,
+        due: None,
     };
     let tickets = queries::list_for_requester(&state.db, me, &me.id, &q)
         .await?

@@ -56,8 +56,12 @@ pub struct TicketQuery {
     pub category: Option<String>,
     /// `me`, `none`, or an agent's id or email.
     pub assignee: Option<String>,
-    /// newest (default), oldest, updated, priority.
+    /// newest (default), oldest, updated, priority, or (staff) due: the nearest SLA deadline
+    /// first, tickets without a running deadline left out.
     pub sort: Option<Sort>,
+    /// Staff: `soon` for tickets whose SLA deadline is within the next 4 hours or missed,
+    /// `overdue` for missed ones.
+    pub due: Option<String>,
     /// Full-text search over subjects, messages and (for staff) internal notes: tickets
     /// containing every word.
     pub q: Option<String>,
@@ -135,6 +139,7 @@ pub async fn list(
         after: decode_cursor(q.cursor.as_deref())?,
         limit: q.limit.unwrap_or(50),
         q: q.q,
+        due: q.due,
     };
     let (items, next) = queries::list(&state.db, me.user(), &query).await?;
     Ok(axum::Json(TicketPage {

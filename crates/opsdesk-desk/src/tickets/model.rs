@@ -268,6 +268,17 @@ pub struct Ticket {
     /// The requester's organization lets its members see each other's requests.
     #[serde(skip)]
     pub organization_shared: bool,
+    /// The earliest running SLA deadline (staff only: for the inbox's time to target).
+    #[serde(skip)]
+    pub sla_due: Option<SlaDue>,
+}
+
+/// A ticket's earliest running SLA deadline and what it takes to show the time left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlaDue {
+    pub due: opsdesk_sla::countdown::Due,
+    /// The business-hours calendar it counts in (none: round the clock).
+    pub calendar_id: Option<String>,
 }
 
 /// Who wrote a message and who may read it.

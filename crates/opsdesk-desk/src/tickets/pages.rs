@@ -26,6 +26,7 @@ use opsdesk_core::web::AppState;
 use opsdesk_core::web::extract::ApiForm;
 use opsdesk_core::web::identity::PageUser;
 use opsdesk_core::web::pages::{PageError, PageResult, Shell, actor_names, flash, when};
+use opsdesk_sla::ticket::CalendarSet;
 
 const PAGE: i64 = 50;
 
@@ -53,6 +54,9 @@ pub struct InboxQuery {
     cursor: String,
     #[serde(default)]
     q: String,
+    /// `soon`: the "breaching soon" view.
+    #[serde(default)]
+    due: String,
 }
 
 /// One inbox tab: a state (or all open ones) and how many tickets it holds.
@@ -74,6 +78,8 @@ struct Row {
     assignee: String,
     updated: String,
     security: bool,
+    /// Time to the nearest SLA target: (label, urgency `ok`/`soon`/`overdue`, due time).
+    target: Option<(String, &'static str, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -85,6 +91,9 @@ struct InboxPage {
     categories: Vec<Category>,
     q: InboxQuery,
     next_href: Option<String>,
+    /// The "breaching soon" view: open tickets whose deadline is within 4 hours or missed.
+    soon_href: String,
+    soon_current: bool,
 }
 
 fn inbox_href(q: &InboxQuery, state: &str, cursor: &str) -> String {
@@ -95,6 +104,7 @@ fn inbox_href(q: &InboxQuery, state: &str, cursor: &str) -> String {
         ("assignee", q.assignee.as_str()),
         ("sort", q.sort.as_str()),
         ("q", q.q.as_str()),
+        ("due", q.due.as_str()),
         ("cursor", cursor),
     ] {
         if !v.is_empty() {
@@ -110,15 +120,21 @@ fn parse_sort(s: &str) -> Result<Sort, AppError> {
         "oldest" => Ok(Sort::Oldest),
         "updated" => Ok(Sort::Updated),
         "priority" => Ok(Sort::Priority),
+        "due" => Ok(Sort::Due),
         _ => Err(AppError::field(
             "sort",
-            "must be newest, oldest, updated or priority",
+            "must be newest, oldest, updated, priority or due",
         )),
     }
 }
 
-fn row(t: Ticket) -> Row {
+fn row(t: Ticket, calendars: Option<&CalendarSet>, now: i64) -> Row {
+    let target = t.sla_due.as_ref().zip(calendars).map(|(d, cals)| {
+        let c = cals.countdown(d.calendar_id.as_deref(), &d.due, now);
+        (c.label(), c.urgency.as_str(), when(c.due_at))
+    });
     Row {
+        target,
         number: t.number,
         subject: t.subject,
         requester: t.requester.email,
@@ -152,9 +168,17 @@ pub async fn inbox(
         after: decode_cursor(Some(&q.cursor))?,
         limit: PAGE,
         q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
+        due: Some(q.due.clone()).filter(|s| !s.is_empty()),
     };
     let filter = queries::filter_for(&state.db, me.user(), &query).await?;
     let (items, next) = queries::page(&state.db, &filter, PAGE).await?;
+    // Calendars are read only when a row has a deadline to count down to.
+    let calendars = if items.iter().any(|t| t.sla_due.is_some()) {
+        Some(CalendarSet::load(&state.db).await?)
+    } else {
+        None
+    };
+    let now = opsdesk_core::clock::now_ms();
     let counts = queries::counts(&state.db, &filter).await?;
     let count = |s: State| {
         counts
@@ -186,7 +210,20 @@ pub async fn inbox(
     Ok(InboxPage {
         shell,
         tabs,
-        rows: items.into_iter().map(row).collect(),
+        rows: items
+            .into_iter()
+            .map(|t| row(t, calendars.as_ref(), now))
+            .collect(),
+        soon_href: inbox_href(
+            &InboxQuery {
+                sort: "due".into(),
+                due: "soon".into(),
+                ..InboxQuery::default()
+            },
+            "open",
+            "",
+        ),
+        soon_current: q.due == "soon",
         categories: queries::categories(&state.db).await?,
         q,
         next_href,
@@ -389,12 +426,13 @@ async fn ticket_page(
         after: None,
         limit: 10,
         q: None,
+        due: None,
     };
     let others = queries::list_for_requester(&state.db, me, &ticket.requester.id, &others_query)
         .await?
         .into_iter()
         .filter(|t| t.number != ticket.number)
-        .map(row)
+        .map(|t| row(t, None, 0))
         .collect();
     let title = format!("#{} {}", ticket.number, ticket.subject);
     let shell = Shell::load(state, session, Some(me), &title, "desk").await;

@@ -22,6 +22,21 @@ pub struct ListQuery {
     pub limit: i64,
     /// Full-text search: tickets containing every word.
     pub q: Option<String>,
+    /// `soon` (an SLA deadline within the next 4 hours, or missed) or `overdue` (missed).
+    pub due: Option<String>,
+}
+
+/// How far ahead "breaching soon" looks.
+pub const SOON_MS: i64 = 4 * 3_600_000;
+
+/// The deadline bound of a `due` view (`soon` or `overdue`) at `now`.
+pub fn due_before(due: Option<&str>, now: i64) -> Result<Option<i64>, AppError> {
+    match due.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("soon") => Ok(Some(now + SOON_MS)),
+        Some("overdue") => Ok(Some(now)),
+        Some(_) => Err(AppError::field("due", "must be soon or overdue")),
+    }
 }
 
 /// Resolves a list query into a store filter for the viewer (the category and assignee names
@@ -45,7 +60,15 @@ pub async fn filter_for(
                 .id,
         ),
     };
+    let due_before = due_before(q.due.as_deref(), opsdesk_core::clock::now_ms())?;
+    if !viewer.role.is_staff() && (q.sort == store::Sort::Due || due_before.is_some()) {
+        return Err(AppError::field(
+            if due_before.is_some() { "due" } else { "sort" },
+            "SLA deadlines are for the support team",
+        ));
+    }
     Ok(store::ListFilter {
+        due_before,
         states: q.states.clone(),
         category_id: cat.map(|c| c.id),
         assignee,

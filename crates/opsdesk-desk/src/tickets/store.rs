@@ -7,7 +7,8 @@ use sqlx::{Any, AssertSqlSafe, Row as _};
 
 use super::flow::Change;
 use super::model::{
-    Category, Channel, Event, Message, MessageKind, Outcome, Person, Priority, State, Ticket,
+    Category, Channel, Event, Message, MessageKind, Outcome, Person, Priority, SlaDue, State,
+    Ticket,
 };
 use super::search;
 use opsdesk_core::db::{Backend, Db, Tx, flag};
@@ -22,17 +23,22 @@ macro_rules! ticket_columns {
      c.name AS category_name, c.security AS category_security, c.position AS category_position, \
      r.email AS requester_email, r.name AS requester_name, o.name AS organization_name, \
      COALESCE(o.share_tickets, 0) AS organization_shared, \
-     a.email AS assignee_email, a.name AS assignee_name"
+     a.email AS assignee_email, a.name AS assignee_name, \
+     s.due_at AS sla_due_at, s.calendar_id AS sla_calendar_id, s.warn_percent AS sla_warn_percent, \
+     CASE WHEN s.due_at = s.first_due_at THEN s.first_target_ms \
+       WHEN s.due_at = s.next_due_at THEN s.next_target_ms \
+       ELSE s.resolution_target_ms END AS sla_target_ms"
     };
 }
 
-/// The people, category and organization a ticket row is shown with.
+/// The people, category, organization and SLA deadline a ticket row is shown with.
 macro_rules! ticket_joins {
     () => {
         " JOIN users r ON r.id = t.requester_id \
          LEFT JOIN ticket_categories c ON c.id = t.category_id \
          LEFT JOIN organizations o ON o.id = t.organization_id \
-         LEFT JOIN users a ON a.id = t.assignee_id"
+         LEFT JOIN users a ON a.id = t.assignee_id \
+         LEFT JOIN ticket_sla s ON s.ticket_id = t.id"
     };
 }
 
@@ -105,7 +111,25 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         resolved_at: row.try_get("resolved_at")?,
         closed_at: row.try_get("closed_at")?,
         organization_shared: row.try_get::<i64, _>("organization_shared")? != 0,
+        sla_due: sla_due_from_row(row)?,
     })
+}
+
+fn sla_due_from_row(row: &AnyRow) -> Result<Option<SlaDue>, sqlx::Error> {
+    let (Some(due_at), Some(target_ms)) = (
+        row.try_get::<Option<i64>, _>("sla_due_at")?,
+        row.try_get::<Option<i64>, _>("sla_target_ms")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(SlaDue {
+        due: opsdesk_sla::countdown::Due {
+            due_at,
+            target_ms,
+            warn_percent: row.try_get("sla_warn_percent")?,
+        },
+        calendar_id: row.try_get("sla_calendar_id")?,
+    }))
 }
 
 fn category_from_row(row: &AnyRow) -> Result<Category, sqlx::Error> {
@@ -438,6 +462,9 @@ pub enum Sort {
     Updated,
     /// Most urgent first, then oldest.
     Priority,
+    /// The nearest SLA deadline first (staff only; tickets without a running deadline are left
+    /// out).
+    Due,
 }
 
 impl Sort {
@@ -449,6 +476,7 @@ impl Sort {
             Sort::Oldest => ("t.number", false, false),
             Sort::Updated => ("t.updated_at", true, true),
             Sort::Priority => ("t.priority", true, false),
+            Sort::Due => ("s.due_at", false, false),
         }
     }
 
@@ -458,6 +486,7 @@ impl Sort {
             Sort::Oldest => "oldest",
             Sort::Updated => "updated",
             Sort::Priority => "priority",
+            Sort::Due => "due",
         }
     }
 }
@@ -487,6 +516,15 @@ pub struct ListFilter {
     pub words: Vec<String>,
     /// Search only what customers may see (not internal notes).
     pub public_only: bool,
+    /// Only tickets whose nearest SLA deadline is at or before this instant (staff only).
+    pub due_before: Option<i64>,
+}
+
+impl ListFilter {
+    /// Whether only tickets with a running SLA deadline are listed.
+    fn deadlines_only(&self) -> bool {
+        self.sort == Sort::Due || self.due_before.is_some()
+    }
 }
 
 /// Binds for SQL assembled from optional conditions, numbered in the order they are added.
@@ -596,6 +634,12 @@ fn base_conditions(f: &ListFilter, with_state: bool, backend: Backend, words: Wo
     if !f.include_security {
         c.plain("t.security = 0");
     }
+    if f.deadlines_only() {
+        c.plain("s.due_at IS NOT NULL");
+    }
+    if let Some(before) = f.due_before {
+        c.int("s.due_at <= ?", before);
+    }
     c
 }
 
@@ -605,6 +649,7 @@ pub fn sort_key(t: &Ticket, sort: Sort) -> i64 {
         Sort::Newest | Sort::Oldest => t.number,
         Sort::Updated => t.updated_at,
         Sort::Priority => t.priority.rank(),
+        Sort::Due => t.sla_due.as_ref().map_or(i64::MAX, |d| d.due.due_at),
     }
 }
 
@@ -659,9 +704,14 @@ pub async fn count_by_state(db: &Db, f: &ListFilter) -> Result<Vec<(State, i64)>
         (sql, c)
     } else {
         let c = base_conditions(f, false, db.backend(), Words::Subquery);
+        let join = if f.deadlines_only() {
+            " JOIN ticket_sla s ON s.ticket_id = t.id"
+        } else {
+            ""
+        };
         // The (filter, state, security) indexes give the groups in order from the index alone.
         let sql = format!(
-            "SELECT t.state, COUNT(*) AS n FROM tickets t{} GROUP BY t.state",
+            "SELECT t.state, COUNT(*) AS n FROM tickets t{join}{} GROUP BY t.state",
             c.where_clause()
         );
         (sql, c)
@@ -683,7 +733,7 @@ pub async fn count_by_state(db: &Db, f: &ListFilter) -> Result<Vec<(State, i64)>
 /// Whether the triggers' table of counts (SQLite, migration 0009) answers this filter: it knows
 /// category, assignee and privacy, not requesters or words.
 fn kept_count_applies(f: &ListFilter) -> bool {
-    f.requester_id.is_none() && f.words.is_empty()
+    f.requester_id.is_none() && f.words.is_empty() && !f.deadlines_only()
 }
 
 fn kept_count_conditions(f: &ListFilter) -> Conditions {

@@ -186,7 +186,7 @@ async fn the_inbox_shows_views_counts_and_pages(backend: Backend) {
     assert_eq!(bad.status, 422);
     assert!(
         bad.text
-            .contains("must be newest, oldest, updated or priority"),
+            .contains("must be newest, oldest, updated, priority or due"),
         "{}",
         bad.text
     );

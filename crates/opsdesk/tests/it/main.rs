@@ -30,6 +30,7 @@ mod portal;
 mod setup;
 mod sla;
 mod sla_bulk;
+mod sla_inbox;
 mod sla_tickets;
 mod sla_timers;
 mod tools;
