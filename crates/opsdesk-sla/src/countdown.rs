@@ -40,16 +40,21 @@ impl Urgency {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Countdown {
     pub due_at: i64,
-    /// Business minutes left (negative: how long overdue, in business minutes).
+    /// Business minutes left (negative: how long overdue, in business minutes); wall-clock
+    /// minutes when `far`.
     pub minutes_left: i64,
     pub urgency: Urgency,
+    /// More than three days away, either way: not counted out in business time.
+    pub far: bool,
 }
 
 impl Countdown {
-    /// "2 h 15 min left", "overdue by 40 min", "due now".
+    /// "2 h 15 min left", "overdue by 40 min", "due now", "more than 3 days left".
     pub fn label(&self) -> String {
         let m = self.minutes_left;
         match m {
+            m if self.far && m > 0 => "more than 3 days left".to_string(),
+            _ if self.far => "overdue by more than 3 days".to_string(),
             0 if self.urgency == Urgency::Overdue => "overdue".to_string(),
             0 => "due now".to_string(),
             m if m > 0 => format!("{} left", span(m)),
@@ -70,21 +75,46 @@ fn span(minutes: i64) -> String {
     }
 }
 
+/// Beyond this (wall-clock) a deadline is "far": shown without counting the business time day
+/// by day — an inbox page has 50 rows to show.
+const FAR_MS: i64 = 3 * 24 * 3_600_000;
+
 pub fn countdown(due: &Due, hours: &BusinessHours, now: i64) -> Countdown {
     const MINUTE: i64 = 60_000;
+    let wall = due.due_at - now;
+    let far = wall.abs() > FAR_MS;
     if now > due.due_at {
+        let late = if far {
+            -wall
+        } else {
+            hours.between(due.due_at, now)
+        };
         return Countdown {
             due_at: due.due_at,
-            minutes_left: -(hours.between(due.due_at, now) / MINUTE),
+            minutes_left: -(late / MINUTE),
             urgency: Urgency::Overdue,
+            far,
         };
     }
-    let left = hours.between(now, due.due_at);
-    let soon = left * 100 <= due.target_ms * (100 - due.warn_percent);
+    // Past the warning share when no more than `margin` business time is left.
+    let margin = due.target_ms * (100 - due.warn_percent) / 100;
+    let (left, soon) = if !far {
+        let left = hours.between(now, due.due_at);
+        (left, left <= margin)
+    } else if margin >= wall {
+        // Business time left is at most the wall-clock time left.
+        (wall, true)
+    } else if margin > 8 * 60 * MINUTE {
+        // A long target may have its warning share ahead of a far deadline: count it.
+        (wall, hours.between(now, due.due_at) <= margin)
+    } else {
+        (wall, false)
+    };
     Countdown {
         due_at: due.due_at,
         minutes_left: left / MINUTE,
         urgency: if soon { Urgency::Soon } else { Urgency::Ok },
+        far,
     }
 }
 
@@ -112,6 +142,33 @@ mod tests {
         let late = at(240 + 95);
         assert_eq!((late.urgency, late.minutes_left), (Urgency::Overdue, -95));
         assert_eq!(late.label(), "overdue by 1 h 35 min");
+        let ancient = countdown(&due, &h, 240 * MIN + 30 * 1_440 * MIN);
+        assert_eq!(ancient.label(), "overdue by more than 3 days");
+        assert_eq!(ancient.urgency, Urgency::Overdue);
+        // Far deadlines: not soon unless the warning share reaches that far.
+        let week = Due {
+            due_at: 10 * 1_440 * MIN,
+            target_ms: 10 * 1_440 * MIN,
+            warn_percent: 75,
+        };
+        let early = countdown(&week, &h, 0);
+        assert_eq!(
+            (early.label().as_str(), early.urgency),
+            ("more than 3 days left", Urgency::Ok)
+        );
+        assert_eq!(countdown(&week, &h, 6 * 1_440 * MIN).urgency, Urgency::Ok);
+        let month = Due {
+            due_at: 20 * 1_440 * MIN,
+            target_ms: 20 * 1_440 * MIN,
+            warn_percent: 75,
+        };
+        let late = countdown(&month, &h, 16 * 1_440 * MIN);
+        assert!(late.far);
+        assert_eq!(
+            late.urgency,
+            Urgency::Soon,
+            "4 of 20 days left, warned at 15"
+        );
         assert_eq!(span(3 * 1_440 + 120), "3 d 2 h");
         assert_eq!(span(1_440), "1 d");
     }

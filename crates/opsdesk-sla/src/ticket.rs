@@ -249,7 +249,27 @@ pub struct CalendarSet {
     always: BusinessHours,
 }
 
+/// How long a loaded [`CalendarSet`] is reused before it is read again (calendars change
+/// rarely; a changed one reaches the inbox's countdowns within this time).
+const CALENDARS_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+static CALENDARS: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<CalendarSet>)>> =
+    std::sync::Mutex::new(None);
+
 impl CalendarSet {
+    /// The calendars as of at most [`CALENDARS_FRESH`] ago (shared by every request).
+    pub async fn cached(db: &Db) -> Result<std::sync::Arc<CalendarSet>, sqlx::Error> {
+        if let Some((at, set)) = CALENDARS.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && at.elapsed() < CALENDARS_FRESH
+        {
+            return Ok(set.clone());
+        }
+        let set = std::sync::Arc::new(CalendarSet::load(db).await?);
+        *CALENDARS.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), set.clone()));
+        Ok(set)
+    }
+
     pub async fn load(db: &Db) -> Result<CalendarSet, sqlx::Error> {
         let mut by_id = std::collections::HashMap::new();
         for row in crate::store::list_calendars(db).await? {

@@ -174,7 +174,7 @@ pub async fn inbox(
     let (items, next) = queries::page(&state.db, &filter, PAGE).await?;
     // Calendars are read only when a row has a deadline to count down to.
     let calendars = if items.iter().any(|t| t.sla_due.is_some()) {
-        Some(CalendarSet::load(&state.db).await?)
+        Some(CalendarSet::cached(&state.db).await?)
     } else {
         None
     };
@@ -212,7 +212,7 @@ pub async fn inbox(
         tabs,
         rows: items
             .into_iter()
-            .map(|t| row(t, calendars.as_ref(), now))
+            .map(|t| row(t, calendars.as_deref(), now))
             .collect(),
         soon_href: inbox_href(
             &InboxQuery {
