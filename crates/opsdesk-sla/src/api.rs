@@ -10,10 +10,12 @@ use utoipa_axum::routes;
 use crate::policy::{
     Calendar, CalendarInput, Tier, TierAssignment, TierChanged, TierChoice, TierInput, TierUpdate,
 };
+use crate::report::SlaReport;
+use crate::report_service::ReportQuery;
 use crate::service::{self, Holder};
 use opsdesk_core::error::{AppError, ErrorBody};
 use opsdesk_core::web::AppState;
-use opsdesk_core::web::extract::ApiJson;
+use opsdesk_core::web::extract::{ApiJson, ApiQuery};
 use opsdesk_core::web::identity::ApiUser;
 
 #[derive(OpenApi)]
@@ -27,6 +29,35 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_calendars, post_calendar))
         .routes(routes!(put_user_tier))
         .routes(routes!(put_organization_tier))
+        .routes(routes!(sla_report))
+}
+
+#[utoipa::path(get, path = "/api/reports/sla", tag = "sla", security(("bearer" = [])),
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "First-response and resolution times (median, p90) and breach rate per group, the weekly trend and the first-response distribution; CSV with `format=csv`", body = SlaReport),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 422, description = "Invalid from, to, group or format", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn sla_report(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse as _;
+    let csv = match q.format.as_deref().map(str::trim) {
+        None | Some("") | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(AppError::field("format", "must be json or csv")),
+    };
+    let r = crate::report_service::sla_report(&state.db, me.user(), &q).await?;
+    Ok(if csv {
+        crate::report_pages::csv_response(&r)
+    } else {
+        axum::Json(r).into_response()
+    })
 }
 
 #[utoipa::path(get, path = "/api/tiers", tag = "sla", security(("bearer" = [])),

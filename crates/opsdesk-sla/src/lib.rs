@@ -5,11 +5,16 @@
 
 pub mod api;
 pub mod apply;
+pub mod charts;
 pub mod clock;
 pub mod countdown;
 pub mod deadlines;
 pub mod hours;
 pub mod policy;
+pub mod report;
+pub mod report_pages;
+pub mod report_service;
+pub mod report_store;
 pub mod service;
 pub mod store;
 pub mod ticket;
@@ -22,10 +27,24 @@ mod hours_tests;
 
 use opsdesk_core::web::Capability;
 
-/// The SLA capability's routes.
+/// The SLA capability's routes: the API and the report pages.
 pub fn capability() -> Capability {
+    use axum::routing::get;
     Capability {
-        pages: axum::Router::new(),
+        pages: axum::Router::new()
+            .route("/reports/sla", get(report_pages::page))
+            .route("/reports/sla.csv", get(report_pages::csv)),
         api: api::router(),
     }
+}
+
+/// The SLA navigation entries.
+pub fn nav() -> Vec<opsdesk_core::web::nav::NavItem> {
+    use opsdesk_core::web::nav::{Audience, NavItem};
+    vec![NavItem {
+        key: "reports",
+        label: "SLA report",
+        href: "/reports/sla",
+        audience: Audience::Staff,
+    }]
 }

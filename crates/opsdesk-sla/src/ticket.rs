@@ -281,6 +281,13 @@ impl CalendarSet {
         })
     }
 
+    /// A calendar's business hours (round the clock without one, or for an unknown id).
+    pub fn hours(&self, calendar_id: Option<&str>) -> &BusinessHours {
+        calendar_id
+            .and_then(|id| self.by_id.get(id))
+            .unwrap_or(&self.always)
+    }
+
     /// The time left to a deadline counted in its calendar (round the clock without one).
     pub fn countdown(
         &self,

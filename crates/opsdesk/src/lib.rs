@@ -98,7 +98,8 @@ impl App {
             &id,
             setup_done,
         )
-        .with_nav(opsdesk_desk::nav());
+        .with_nav(opsdesk_desk::nav())
+        .with_nav(opsdesk_sla::nav());
         let router = web::router(
             state.clone(),
             vec![opsdesk_desk::capability(), opsdesk_sla::capability()],

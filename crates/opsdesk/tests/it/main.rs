@@ -31,6 +31,7 @@ mod setup;
 mod sla;
 mod sla_bulk;
 mod sla_inbox;
+mod sla_reports;
 mod sla_tickets;
 mod sla_timers;
 mod tools;
