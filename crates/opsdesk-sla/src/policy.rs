@@ -93,6 +93,28 @@ pub struct Tier {
     /// Targets by priority (`low`, `normal`, `high`, `urgent`); a missing priority is best
     /// effort.
     pub targets: BTreeMap<String, Targets>,
+    /// What a breach does besides notifying.
+    pub breach_actions: BreachActionsView,
+}
+
+/// What a breach does besides notifying, as shown.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct BreachActionsView {
+    pub raise_priority: bool,
+    /// The team member breached tickets are handed to.
+    pub reassign_to: Option<Named>,
+}
+
+/// What a breach does besides notifying.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreachActionsInput {
+    /// Raise the ticket's priority one step (up to urgent).
+    #[serde(default)]
+    pub raise_priority: bool,
+    /// An agent's or admin's email or id: breached tickets are assigned to them (a team lead).
+    #[serde(default)]
+    pub reassign_to: Option<String>,
 }
 
 /// The tier a ticket is served under, and where it comes from.
@@ -142,6 +164,9 @@ pub struct TierInput {
     pub warn_percent: Option<i64>,
     #[serde(default)]
     pub targets: BTreeMap<String, Targets>,
+    /// What a breach does besides notifying (default: nothing).
+    #[serde(default)]
+    pub breach_actions: BreachActionsInput,
 }
 
 /// A changed tier (`PUT /api/tiers/{id}`): the whole tier as on creation, and whether its open

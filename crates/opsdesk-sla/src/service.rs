@@ -11,8 +11,8 @@ use opsdesk_core::error::{AppError, Fields, on_unique};
 
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::{
-    self, Calendar, CalendarInput, CheckedTier, Named, PRIORITIES, Targets, Tier, TierAssignment,
-    TierChanged, TierChoice, TierInput, TierRef, TierUpdate,
+    self, BreachActionsView, Calendar, CalendarInput, CheckedTier, Named, PRIORITIES, Targets,
+    Tier, TierAssignment, TierChanged, TierChoice, TierInput, TierRef, TierUpdate,
 };
 use crate::store::{self, CalendarRow, NewTier};
 
@@ -142,6 +142,10 @@ pub async fn tiers(db: &Db, viewer: &User) -> Result<Vec<Tier>, AppError> {
             ticket_sla: r.ticket_sla,
             warn_percent: r.warn_percent,
             default: r.is_default,
+            breach_actions: BreachActionsView {
+                raise_priority: r.breach_raise_priority,
+                reassign_to: r.breach_reassign_to.map(|(id, name)| Named { id, name }),
+            },
         })
         .collect())
 }
@@ -155,6 +159,7 @@ pub async fn create_tier(
     admin_only(viewer)?;
     let checked = policy::check_tier(&input).map_err(fields_from)?;
     let calendar = calendar_of(db, &checked).await?;
+    let reassign = reassign_of(db, &input).await?;
     let id = new_id();
     let mut tx = db.begin().await?;
     store::insert_tier(
@@ -165,6 +170,8 @@ pub async fn create_tier(
             calendar_id: calendar.as_ref().map(|c| c.id.as_str()),
             ticket_sla: checked.ticket_sla,
             warn_percent: checked.warn_percent,
+            breach_raise_priority: input.breach_actions.raise_priority,
+            breach_reassign_to: reassign.as_deref(),
         },
         now_ms(),
     )
@@ -196,6 +203,29 @@ pub async fn create_tier(
         .ok_or_else(|| AppError::not_found("This tier"))
 }
 
+/// The team member breached tickets go to, checked.
+async fn reassign_of(db: &Db, input: &TierInput) -> Result<Option<String>, AppError> {
+    match input
+        .breach_actions
+        .reassign_to
+        .as_deref()
+        .filter(|k| !k.trim().is_empty())
+    {
+        None => Ok(None),
+        Some(key) => Ok(Some(
+            store::find_staff(db, key)
+                .await?
+                .ok_or_else(|| {
+                    AppError::field(
+                        "breach_actions.reassign_to",
+                        "is not an active agent or admin (give an email or id)",
+                    )
+                })?
+                .0,
+        )),
+    }
+}
+
 async fn calendar_of(db: &Db, checked: &CheckedTier) -> Result<Option<CalendarRow>, AppError> {
     match &checked.calendar {
         None => Ok(None),
@@ -225,6 +255,7 @@ pub async fn update_tier(
         .ok_or_else(|| AppError::not_found("This tier"))?;
     let checked = policy::check_tier(&input.tier).map_err(fields_from)?;
     let calendar = calendar_of(db, &checked).await?;
+    let reassign = reassign_of(db, &input.tier).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
     store::update_tier(
@@ -235,6 +266,8 @@ pub async fn update_tier(
             calendar_id: calendar.as_ref().map(|c| c.id.as_str()),
             ticket_sla: checked.ticket_sla,
             warn_percent: checked.warn_percent,
+            breach_raise_priority: input.tier.breach_actions.raise_priority,
+            breach_reassign_to: reassign.as_deref(),
         },
         now,
     )

@@ -63,12 +63,17 @@ pub struct TierRow {
     pub ticket_sla: bool,
     pub warn_percent: i64,
     pub is_default: bool,
+    pub breach_raise_priority: bool,
+    pub breach_reassign_to: Option<(String, String)>,
 }
 
 pub async fn list_tiers(db: &Db) -> Result<Vec<TierRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT t.id, t.name, t.position, t.calendar_id, c.name AS calendar_name, t.ticket_sla, \
-         t.warn_percent, t.is_default FROM sla_tiers t LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
+         t.warn_percent, t.is_default, t.breach_raise_priority, t.breach_reassign_to, \
+         COALESCE(NULLIF(u.name, ''), u.email) AS reassign_name \
+         FROM sla_tiers t LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
+         LEFT JOIN users u ON u.id = t.breach_reassign_to \
          ORDER BY t.position, t.name",
     )
     .fetch_all(db.read())
@@ -84,6 +89,10 @@ pub async fn list_tiers(db: &Db) -> Result<Vec<TierRow>, sqlx::Error> {
                 ticket_sla: r.try_get::<i64, _>("ticket_sla")? != 0,
                 warn_percent: r.try_get("warn_percent")?,
                 is_default: r.try_get::<i64, _>("is_default")? != 0,
+                breach_raise_priority: r.try_get::<i64, _>("breach_raise_priority")? != 0,
+                breach_reassign_to: r
+                    .try_get::<Option<String>, _>("breach_reassign_to")?
+                    .zip(r.try_get::<Option<String>, _>("reassign_name")?),
             })
         })
         .collect()
@@ -118,6 +127,8 @@ pub struct NewTier<'a> {
     pub calendar_id: Option<&'a str>,
     pub ticket_sla: bool,
     pub warn_percent: i64,
+    pub breach_raise_priority: bool,
+    pub breach_reassign_to: Option<&'a str>,
 }
 
 /// Inserts a tier after the existing ones; returns its position.
@@ -127,7 +138,8 @@ pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, 
         .await?;
     sqlx::query(
         "INSERT INTO sla_tiers (id, name, position, calendar_id, ticket_sla, warn_percent, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+         created_at, updated_at, breach_raise_priority, breach_reassign_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
     )
     .bind(t.id)
     .bind(t.name)
@@ -136,6 +148,8 @@ pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, 
     .bind(flag(t.ticket_sla))
     .bind(t.warn_percent)
     .bind(now)
+    .bind(flag(t.breach_raise_priority))
+    .bind(t.breach_reassign_to)
     .execute(&mut **tx)
     .await?;
     Ok(position)
@@ -146,7 +160,7 @@ pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, 
 pub async fn update_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE sla_tiers SET name = $2, calendar_id = $3, ticket_sla = $4, warn_percent = $5, \
-         updated_at = $6 WHERE id = $1",
+         updated_at = $6, breach_raise_priority = $7, breach_reassign_to = $8 WHERE id = $1",
     )
     .bind(t.id)
     .bind(t.name)
@@ -154,6 +168,8 @@ pub async fn update_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<(), s
     .bind(flag(t.ticket_sla))
     .bind(t.warn_percent)
     .bind(now)
+    .bind(flag(t.breach_raise_priority))
+    .bind(t.breach_reassign_to)
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM sla_targets WHERE tier_id = $1")
@@ -260,4 +276,17 @@ pub async fn set_organization_tier(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// A member of the team (agent or admin, not disabled) by email or id: (id, name or email).
+pub async fn find_staff(db: &Db, key: &str) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, COALESCE(NULLIF(name, ''), email) AS name FROM users \
+         WHERE (id = $1 OR LOWER(email) = LOWER($1)) AND role IN ('agent', 'admin') AND disabled = 0",
+    )
+    .bind(key.trim())
+    .fetch_optional(db.read())
+    .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .transpose()
 }

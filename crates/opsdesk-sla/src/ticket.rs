@@ -174,6 +174,34 @@ pub async fn sweep_one(
     Ok(made)
 }
 
+/// What a breach of this ticket's targets does besides notifying, by its tier.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BreachActions {
+    pub raise_priority: bool,
+    /// The team member (user id) the ticket is handed to.
+    pub reassign_to: Option<String>,
+}
+
+pub async fn breach_actions(tx: &mut Tx, ticket_id: &str) -> Result<BreachActions, sqlx::Error> {
+    use sqlx::Row as _;
+    let row = sqlx::query(
+        "SELECT t.breach_raise_priority, t.breach_reassign_to FROM ticket_sla s \
+         JOIN sla_tiers t ON t.id = s.tier_id \
+         LEFT JOIN users u ON u.id = t.breach_reassign_to \
+         WHERE s.ticket_id = $1 AND (u.id IS NULL OR u.disabled = 0)",
+    )
+    .bind(ticket_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(r) => BreachActions {
+            raise_priority: r.try_get::<i64, _>("breach_raise_priority")? != 0,
+            reassign_to: r.try_get("breach_reassign_to")?,
+        },
+        None => BreachActions::default(),
+    })
+}
+
 /// One target of a ticket as people read it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TargetView {

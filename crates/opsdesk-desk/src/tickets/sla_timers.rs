@@ -2,7 +2,8 @@
 //! announcement is marked made in the ticket's own transaction (so it is sent once, whichever
 //! instance runs the sweep and however often), recorded on the timeline and in the audit log,
 //! emailed to the assignee (or, unassigned, to the team) and posted to the webhook by a durable
-//! job that retries until the receiver accepts it.
+//! job that retries until the receiver accepts it. A breach also does what the tier says: raise
+//! the priority, hand the ticket to a team lead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +12,12 @@ use serde_json::json;
 
 use opsdesk_core::audit::Actor;
 use opsdesk_core::config::{MailConfig, SlaConfig};
-use opsdesk_core::db::Db;
+use opsdesk_core::db::{Db, Tx};
 use opsdesk_core::error::AppError;
 use opsdesk_core::jobs::{NewJob, Registry, store as jobs};
 use opsdesk_sla::deadlines::{Announcement, Level};
 
-use super::model::Ticket;
+use super::model::{Priority, Ticket};
 use super::{service, store};
 use crate::mail::outbox::{self, Letter};
 
@@ -71,6 +72,11 @@ pub async fn sweep(
             continue;
         };
         let announcements = opsdesk_sla::ticket::sweep_one(&mut tx, &id, now).await?;
+        let t = if announcements.iter().any(|a| a.level == Level::Breach) {
+            on_breach(&mut tx, db, t, now).await?
+        } else {
+            t
+        };
         if !announcements.is_empty() {
             let to = match &t.assignee {
                 Some(a) => vec![a.clone()],
@@ -123,6 +129,53 @@ pub async fn sweep(
         tx.commit().await?;
     }
     Ok(made)
+}
+
+/// A breach's actions, as the tier configures them: raise the priority one step (the ticket is
+/// then served under the tighter targets), hand the ticket to the named team member. Each is on
+/// the timeline and in the audit log; returns the ticket as it now is.
+async fn on_breach(tx: &mut Tx, db: &Db, t: Ticket, now: i64) -> Result<Ticket, AppError> {
+    let actions = opsdesk_sla::ticket::breach_actions(tx, &t.id).await?;
+    let raised = Priority::from_rank(t.priority.rank() + 1);
+    let priority = if actions.raise_priority {
+        raised
+    } else {
+        t.priority
+    };
+    let lead = match &actions.reassign_to {
+        Some(id) if t.assignee.as_ref().map(|a| &a.id) != Some(id) => {
+            store::staff_for(db, id, t.security).await?
+        }
+        _ => None,
+    };
+    if priority == t.priority && lead.is_none() {
+        return Ok(t);
+    }
+    let assignee = lead.clone().or_else(|| t.assignee.clone());
+    let row = store::FieldsRow {
+        category_id: t.category.as_ref().map(|c| c.id.as_str()),
+        priority,
+        assignee_id: assignee.as_ref().map(|a| a.id.as_str()),
+        subject: &t.subject,
+        security: t.security,
+    };
+    store::update_fields(tx, &t.id, &row, now).await?;
+    let system = Actor::system();
+    if priority != t.priority {
+        let detail = format!("{} -> {priority} (SLA breach)", t.priority);
+        service::event(tx, db, &system, &t, "priority", detail, now).await?;
+        super::sla::reprioritized(tx, &t.id, priority, now).await?;
+    }
+    if let Some(lead) = &lead {
+        let from = t.assignee.as_ref().map_or("nobody", |a| a.email.as_str());
+        let detail = format!("{from} -> {} (SLA breach)", lead.email);
+        service::event(tx, db, &system, &t, "assign", detail, now).await?;
+    }
+    Ok(Ticket {
+        priority,
+        assignee,
+        ..t
+    })
 }
 
 /// Posts one announcement; an error (no answer, or not 2xx) leaves the job to be retried.

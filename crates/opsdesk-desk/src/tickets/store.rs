@@ -752,6 +752,27 @@ fn kept_count_conditions(f: &ListFilter) -> Conditions {
     c
 }
 
+/// An active member of the team by id who may hold the ticket (a security report only goes to
+/// admins and the security team).
+pub async fn staff_for(db: &Db, id: &str, security: bool) -> Result<Option<Person>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, email, name FROM users WHERE id = $1 AND role IN ('admin', 'agent') \
+         AND disabled = 0 AND ($2 = 0 OR role = 'admin' OR security = 1)",
+    )
+    .bind(id)
+    .bind(flag(security))
+    .fetch_optional(db.read())
+    .await?;
+    row.map(|r| {
+        Ok(Person {
+            id: r.try_get("id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+        })
+    })
+    .transpose()
+}
+
 /// Staff who can be assigned tickets.
 pub async fn assignable(db: &Db) -> Result<Vec<Person>, sqlx::Error> {
     let rows = sqlx::query(

@@ -14,7 +14,8 @@ use opsdesk_desk::tickets::sla_timers::sweep;
 
 on_both!(
     warnings_and_breaches_are_announced_once_by_email_timeline_and_webhook,
-    nobody_is_paged_outside_business_hours
+    nobody_is_paged_outside_business_hours,
+    a_breach_raises_the_priority_and_hands_the_ticket_to_the_lead
 );
 
 const MIN: i64 = 60_000;
@@ -238,4 +239,77 @@ async fn nobody_is_paged_outside_business_hours(backend: Backend) {
         breaches.iter().all(|e| e["at"] == monday + 9 * 60 * MIN),
         "{breaches:?}"
     );
+}
+
+async fn a_breach_raises_the_priority_and_hands_the_ticket_to_the_lead(backend: Backend) {
+    let d = crate::desk::desk(backend).await;
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Agency").await;
+    let lead = "lead@example.com";
+    d.app.add_user(lead, "agent", "").await;
+    let put = |body: Value| {
+        crate::helpers::read(
+            d.app
+                .client
+                .put(d.app.url("/api/tiers/Agency"))
+                .bearer_auth(&d.admin)
+                .json(&body),
+        )
+    };
+    let targets = json!({
+        "normal": {"first_response_minutes": 240, "next_response_minutes": 480, "resolution_minutes": 1920},
+        "high": {"first_response_minutes": 120, "next_response_minutes": 240, "resolution_minutes": 960}
+    });
+    let r = put(json!({"name": "Agency", "targets": targets,
+        "breach_actions": {"raise_priority": true, "reassign_to": "nobody@example.com"}}))
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.json()["error"]["fields"]["breach_actions.reassign_to"].is_string());
+    let r = put(json!({"name": "Agency", "targets": targets,
+        "breach_actions": {"raise_priority": true, "reassign_to": lead}}))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let actions = &r.json()["tier"]["breach_actions"];
+    assert_eq!(actions["raise_priority"], true, "{actions}");
+    assert_eq!(actions["reassign_to"]["name"], "lead", "shown by name");
+
+    let n = d.file(&d.alice, "Payments stuck", json!({})).await;
+    let created = detail(&d, n).await["created_at"]
+        .as_i64()
+        .unwrap_or_default();
+    let state = &d.app.state;
+    let run = |at: i64| {
+        let (db, config) = (state.db.clone(), state.config.clone());
+        async move {
+            sweep(&db, &config.mail, &config.sla, created + at)
+                .await
+                .unwrap_or_else(|e| panic!("sweep: {e:?}"))
+        }
+    };
+    assert_eq!(run(181 * MIN).await, 1, "warning: nothing else happens");
+    assert_eq!(detail(&d, n).await["priority"], "normal");
+    assert_eq!(run(241 * MIN).await, 1, "the breach");
+    let t = detail(&d, n).await;
+    assert_eq!(t["priority"], "high", "{t}");
+    assert_eq!(t["assignee"]["email"], lead, "{t}");
+    assert_eq!(
+        t["sla"]["first_response"]["target_minutes"], 120,
+        "served as high now"
+    );
+    let details: Vec<&str> = t["timeline"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|e| e["detail"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        details.contains(&"normal -> high (SLA breach)"),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .any(|d| d.ends_with(&format!("-> {lead} (SLA breach)"))),
+        "{details:?}"
+    );
+    // Still breached under the tighter target: not announced (or acted on) again.
+    assert_eq!(run(242 * MIN).await, 0);
+    assert_eq!(detail(&d, n).await["priority"], "high");
 }
