@@ -63,6 +63,7 @@ pub fn capability() -> Capability {
             post(settings::unsupported),
         )
         .route("/desk/settings/reply-rules", post(settings::reply_rules))
+        .route("/desk/settings/sla-paused", post(settings::sla_paused))
         .route("/desk/settings/canned", post(settings::add_canned))
         .route("/desk/settings/organizations/{id}", post(settings::sharing))
         .route(
@@ -83,6 +84,7 @@ pub fn capability() -> Capability {
     Capability {
         pages: pages as Router<AppState>,
         api: tickets::api::router()
+            .merge(tickets::sla_settings::router())
             .merge(tickets::policy_api::router())
             .merge(mail::api::router())
             .merge(portal::orgs::router()),

@@ -49,6 +49,8 @@ struct SettingsPage {
     lists: RuleLists,
     canned: Vec<composer::Canned>,
     organizations: Vec<crate::portal::orgs::Organization>,
+    /// (state key, label, paused) for each state that may pause the SLA clocks.
+    sla_paused: Vec<(&'static str, &'static str, bool)>,
 }
 
 fn admin(me: &PageUser) -> Result<(), PageError> {
@@ -140,6 +142,15 @@ async fn page(
         lists: composer::rule_lists(&state.db).await?,
         canned: composer::canned(&state.db).await?,
         organizations: crate::portal::orgs::list(&state.db).await?,
+        sla_paused: {
+            let on = crate::tickets::sla_settings::get(&state.db, me.user())
+                .await?
+                .paused_states;
+            crate::tickets::sla::PAUSABLE
+                .iter()
+                .map(|s| (s.as_str(), s.label(), on.iter().any(|n| n == s.as_str())))
+                .collect()
+        },
     })
 }
 
@@ -326,4 +337,31 @@ pub async fn sharing(
             }
         });
     done(&state, &session, &me, outcome, "organizations").await
+}
+
+pub async fn sla_paused(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    ApiForm(f): Form,
+) -> PageResult {
+    admin(&me)?;
+    let names: Vec<String> = crate::tickets::sla::PAUSABLE
+        .iter()
+        .filter(|s| f.contains_key(&format!("paused_{}", s.as_str())))
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let outcome = crate::tickets::sla_settings::set(&state.db, &me.actor(), me.user(), &names)
+        .await
+        .map(|saved| {
+            if saved.paused_states.is_empty() {
+                "SLA clocks now pause only while waiting on the customer.".to_string()
+            } else {
+                format!(
+                    "SLA clocks now also pause in: {}.",
+                    saved.paused_states.join(", ")
+                )
+            }
+        });
+    done(&state, &session, &me, outcome, "sla").await
 }

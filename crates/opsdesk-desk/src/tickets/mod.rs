@@ -20,6 +20,7 @@ pub mod reply_rules;
 pub mod search;
 pub mod service;
 pub mod sla;
+pub mod sla_settings;
 pub mod sla_timers;
 pub mod store;
 pub mod triage;

@@ -26,6 +26,19 @@ async fn admins_edit_desk_settings_in_the_page(backend: Backend) {
         assert!(page.text.contains(section), "{section} missing");
     }
     assert!(page.text.contains("No rules yet"));
+    // SLA pauses: a checkbox per state that may pause the clocks.
+    assert!(page.text.contains("SLA pauses") && page.text.contains("name=\"paused_fixed\""));
+    let r = d
+        .app
+        .post_form("/desk/settings/sla-paused", &[("paused_fixed", "on")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let again = d.app.get_page("/desk/settings").await.text;
+    assert!(
+        again.contains("SLA clocks now also pause in: fixed."),
+        "{again}"
+    );
+    assert!(again.contains("name=\"paused_fixed\" checked"), "{again}");
     // Staff navigate the desk, not the customer portal.
     assert!(page.text.contains("Desk settings") && !page.text.contains("My requests"));
 

@@ -12,7 +12,8 @@ on_both!(
     a_ticket_life_under_a_round_the_clock_tier,
     business_hours_deadlines_and_tiers_without_targets,
     a_new_priority_moves_the_deadlines_and_keeps_the_time_counted,
-    a_changed_tier_reaches_open_tickets_only_when_applied
+    a_changed_tier_reaches_open_tickets_only_when_applied,
+    states_marked_paused_pause_the_clocks
 );
 
 const MIN: i64 = 60_000;
@@ -364,4 +365,79 @@ async fn a_changed_tier_reaches_open_tickets_only_when_applied(backend: Backend)
         "{actions:?}"
     );
     assert!(actions.iter().any(|a| a == "sla.tier.apply"), "{actions:?}");
+}
+
+async fn put_paused(d: &Desk, token: &str, states: Value) -> crate::helpers::Reply {
+    crate::helpers::read(
+        d.app
+            .client
+            .put(d.app.url("/api/sla/paused-states"))
+            .bearer_auth(token)
+            .json(&json!({ "paused_states": states })),
+    )
+    .await
+}
+
+async fn states_marked_paused_pause_the_clocks(backend: Backend) {
+    let d = desk(backend).await;
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Agency").await;
+    assert_eq!(put_paused(&d, &d.agent, json!(["fixed"])).await.status, 403);
+    let r = put_paused(&d, &d.admin, json!(["closed"])).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.json()["error"]["fields"]["paused_states"].is_string());
+    let r = put_paused(
+        &d,
+        &d.admin,
+        json!(["fixed", "waiting_on_customer", "fixed"]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["paused_states"], json!(["fixed"]));
+    let seen = d.get(&d.agent, "/api/sla/paused-states").await;
+    assert_eq!(seen.json()["paused_states"], json!(["fixed"]));
+    assert_eq!(d.get(&d.alice, "/api/sla/paused-states").await.status, 403);
+    assert!(
+        d.app
+            .audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "sla.paused_states")
+    );
+
+    let n = d.file(&d.alice, "Slow export", json!({})).await;
+    for step in [
+        json!({"to": "triaged", "category": "Product"}),
+        json!({"to": "reproducing", "outcome": "reproduced", "steps": "Export 10k rows"}),
+        json!({"to": "investigating", "evidence": "timeout in worker log"}),
+    ] {
+        let r = d.step(n, step).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    assert_eq!(detail(&d, n).await["sla"]["paused"], false);
+    let r = d
+        .step(
+            n,
+            json!({"to": "fixed", "root_cause": "unbounded query", "fix": "paginate"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sla = detail(&d, n).await["sla"].clone();
+    assert_eq!(sla["paused"], true, "{sla}");
+    assert_eq!(sla["resolution"]["state"], "paused", "{sla}");
+    assert!(sla["resolution"]["due_at"].is_null(), "{sla}");
+    // The reply about the fix moves it on to responded: out of the paused state the clocks
+    // run again.
+    let r = d
+        .post(
+            &d.agent,
+            &format!("/api/tickets/{n}/messages"),
+            json!({"body": "Fixed in 2.4.1."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let t = detail(&d, n).await;
+    assert_eq!(t["state"], "responded", "{t}");
+    let sla = t["sla"].clone();
+    assert_eq!(sla["paused"], false, "{sla}");
+    assert_eq!(sla["resolution"]["state"], "running", "{sla}");
 }
