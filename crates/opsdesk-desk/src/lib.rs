@@ -9,6 +9,7 @@ pub mod settings;
 pub mod support;
 pub mod tickets;
 pub mod uploads;
+pub mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -76,6 +77,7 @@ pub fn capability() -> Capability {
             "/portal/login/{token}",
             get(portal::confirm).post(portal::sign_in),
         )
+        .route("/portal/org", get(portal::space::show))
         .route("/portal/tickets/{ref}", get(portal::ticket))
         .route(
             "/portal/tickets/{ref}/reply",
@@ -101,6 +103,7 @@ pub fn register_jobs(
     tickets::followup::register(registry, mail.clone());
     tickets::sla_timers::register(registry, mail, std::sync::Arc::new(config.sla.clone()));
     tickets::search::register(registry);
+    webhooks::register(registry);
 }
 
 /// Start-up work: the secret that signs outgoing Message-IDs exists before anything is sent.

@@ -95,6 +95,9 @@ pub struct Tier {
     pub targets: BTreeMap<String, Targets>,
     /// What a breach does besides notifying.
     pub breach_actions: BreachActionsView,
+    /// Organizations on this tier get a shared space in the portal: members see all the
+    /// organization's requests and its open work (the Agency tier's private channel).
+    pub shared_space: bool,
 }
 
 /// What a breach does besides notifying, as shown.
@@ -167,6 +170,9 @@ pub struct TierInput {
     /// What a breach does besides notifying (default: nothing).
     #[serde(default)]
     pub breach_actions: BreachActionsInput,
+    /// Organizations on this tier get a shared space in the portal (default false).
+    #[serde(default)]
+    pub shared_space: bool,
 }
 
 /// A changed tier (`PUT /api/tiers/{id}`): the whole tier as on creation, and whether its open

@@ -146,6 +146,7 @@ pub async fn tiers(db: &Db, viewer: &User) -> Result<Vec<Tier>, AppError> {
                 raise_priority: r.breach_raise_priority,
                 reassign_to: r.breach_reassign_to.map(|(id, name)| Named { id, name }),
             },
+            shared_space: r.shared_space,
         })
         .collect())
 }
@@ -172,6 +173,7 @@ pub async fn create_tier(
             warn_percent: checked.warn_percent,
             breach_raise_priority: input.breach_actions.raise_priority,
             breach_reassign_to: reassign.as_deref(),
+            shared_space: input.shared_space,
         },
         now_ms(),
     )
@@ -268,6 +270,7 @@ pub async fn update_tier(
             warn_percent: checked.warn_percent,
             breach_raise_priority: input.tier.breach_actions.raise_priority,
             breach_reassign_to: reassign.as_deref(),
+            shared_space: input.tier.shared_space,
         },
         now,
     )

@@ -65,12 +65,13 @@ pub struct TierRow {
     pub is_default: bool,
     pub breach_raise_priority: bool,
     pub breach_reassign_to: Option<(String, String)>,
+    pub shared_space: bool,
 }
 
 pub async fn list_tiers(db: &Db) -> Result<Vec<TierRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT t.id, t.name, t.position, t.calendar_id, c.name AS calendar_name, t.ticket_sla, \
-         t.warn_percent, t.is_default, t.breach_raise_priority, t.breach_reassign_to, \
+         t.warn_percent, t.is_default, t.breach_raise_priority, t.breach_reassign_to, t.shared_space, \
          COALESCE(NULLIF(u.name, ''), u.email) AS reassign_name \
          FROM sla_tiers t LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
          LEFT JOIN users u ON u.id = t.breach_reassign_to \
@@ -93,6 +94,7 @@ pub async fn list_tiers(db: &Db) -> Result<Vec<TierRow>, sqlx::Error> {
                 breach_reassign_to: r
                     .try_get::<Option<String>, _>("breach_reassign_to")?
                     .zip(r.try_get::<Option<String>, _>("reassign_name")?),
+                shared_space: r.try_get::<i64, _>("shared_space")? != 0,
             })
         })
         .collect()
@@ -129,6 +131,7 @@ pub struct NewTier<'a> {
     pub warn_percent: i64,
     pub breach_raise_priority: bool,
     pub breach_reassign_to: Option<&'a str>,
+    pub shared_space: bool,
 }
 
 /// Inserts a tier after the existing ones; returns its position.
@@ -138,8 +141,8 @@ pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, 
         .await?;
     sqlx::query(
         "INSERT INTO sla_tiers (id, name, position, calendar_id, ticket_sla, warn_percent, \
-         created_at, updated_at, breach_raise_priority, breach_reassign_to) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
+         created_at, updated_at, breach_raise_priority, breach_reassign_to, shared_space) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
     )
     .bind(t.id)
     .bind(t.name)
@@ -150,6 +153,7 @@ pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, 
     .bind(now)
     .bind(flag(t.breach_raise_priority))
     .bind(t.breach_reassign_to)
+    .bind(flag(t.shared_space))
     .execute(&mut **tx)
     .await?;
     Ok(position)
@@ -160,7 +164,8 @@ pub async fn insert_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<i64, 
 pub async fn update_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE sla_tiers SET name = $2, calendar_id = $3, ticket_sla = $4, warn_percent = $5, \
-         updated_at = $6, breach_raise_priority = $7, breach_reassign_to = $8 WHERE id = $1",
+         updated_at = $6, breach_raise_priority = $7, breach_reassign_to = $8, \
+         shared_space = $9 WHERE id = $1",
     )
     .bind(t.id)
     .bind(t.name)
@@ -170,6 +175,7 @@ pub async fn update_tier(tx: &mut Tx, t: &NewTier<'_>, now: i64) -> Result<(), s
     .bind(now)
     .bind(flag(t.breach_raise_priority))
     .bind(t.breach_reassign_to)
+    .bind(flag(t.shared_space))
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM sla_targets WHERE tier_id = $1")
@@ -275,6 +281,14 @@ pub async fn set_organization_tier(
         .bind(tier)
         .execute(&mut **tx)
         .await?;
+    // A tier with a shared space turns request sharing on (an admin may turn it off again).
+    sqlx::query(
+        "UPDATE organizations SET share_tickets = 1 WHERE id = $1 \
+         AND tier_id IN (SELECT id FROM sla_tiers WHERE shared_space = 1)",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -541,6 +541,7 @@ async fn append(
     )
     .await?;
     crate::tickets::sla::message(tx, &t.id, MessageKind::Customer, now).await?;
+    crate::tickets::org_feed::message(tx, t, MessageKind::Customer, &body, now).await?;
     let db = ctx.db;
     search::append(tx, db.backend(), t.number, search::Part::Public, &body).await?;
     tickets::touch(tx, &t.id, false, now).await?;
@@ -569,6 +570,7 @@ async fn append(
         let change = flow::plan(&f, to, &fields).map_err(service::flow_error)?;
         tickets::apply_change(tx, &t.id, &change, now).await?;
         crate::tickets::sla::moved(tx, &t.id, t.state, change.to, now).await?;
+        crate::tickets::org_feed::moved(tx, t, change.to, now).await?;
         service::event(
             tx,
             db,

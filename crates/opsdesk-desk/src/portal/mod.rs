@@ -5,6 +5,7 @@
 
 pub mod links;
 pub mod orgs;
+pub mod space;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -55,6 +56,8 @@ struct Line {
 struct HomePage {
     shell: Shell,
     tickets: Vec<Line>,
+    /// The organization's shared space, when its plan has one: its name.
+    space: Option<String>,
 }
 
 struct Entry {
@@ -129,8 +132,14 @@ pub async fn home(State(state): State<AppState>, session: Session, caller: Calle
             updated: when(t.updated_at),
         })
         .collect();
+    let space = space::space_of(&state.db, me).await?.map(|(org, _, _)| org);
     let shell = Shell::load(&state, &session, Some(me), "Your requests", "portal").await;
-    Ok(HomePage { shell, tickets }.into_response())
+    Ok(HomePage {
+        shell,
+        tickets,
+        space,
+    }
+    .into_response())
 }
 
 #[derive(Deserialize)]

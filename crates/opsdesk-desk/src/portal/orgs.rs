@@ -1,5 +1,5 @@
-//! Organization sharing in the portal: an admin lets an organization's members see each other's
-//! requests (never security reports).
+//! Organizations in the portal: an admin lets an organization's members see each other's
+//! requests (never security reports), and gives it a webhook for its ticket updates.
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,16 @@ pub struct Organization {
     pub name: String,
     /// Members see each other's requests in the portal (never security reports).
     pub share_tickets: bool,
+    /// Its ticket updates are posted to its own webhook (the URL itself is not shown).
+    pub webhook: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    /// An http(s) URL that receives the organization's ticket updates as JSON (with `text`,
+    /// so a Slack incoming-webhook URL works as it is); `null` to stop.
+    pub url: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -35,10 +45,11 @@ pub async fn list(db: &Db) -> Result<Vec<Organization>, AppError> {
     Ok(policy_store::organizations(db)
         .await?
         .into_iter()
-        .map(|(id, name, share_tickets)| Organization {
+        .map(|(id, name, share_tickets, webhook)| Organization {
             id,
             name,
             share_tickets,
+            webhook,
         })
         .collect())
 }
@@ -69,10 +80,53 @@ pub async fn set(
     )
     .await?;
     tx.commit().await?;
+    Ok(list(db)
+        .await?
+        .into_iter()
+        .find(|o| o.id == id)
+        .unwrap_or(Organization {
+            id: id.to_string(),
+            name,
+            share_tickets: share,
+            webhook: false,
+        }))
+}
+
+/// Sets or clears an organization's webhook (admins); the URL is not logged or audited.
+pub async fn set_webhook(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    id: &str,
+    input: &WebhookInput,
+) -> Result<Organization, AppError> {
+    if viewer.role != Role::Admin {
+        return Err(AppError::forbidden("This needs an admin account."));
+    }
+    let url = match input.url.as_deref().filter(|u| !u.trim().is_empty()) {
+        None => None,
+        Some(u) => Some(crate::webhooks::check_url(u).map_err(|p| AppError::field("url", p))?),
+    };
+    let mut tx = db.begin().await?;
+    let (name, share_tickets) = policy_store::set_webhook(&mut tx, id, url.as_deref())
+        .await?
+        .ok_or_else(|| AppError::not_found("This organization"))?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            "organization.webhook",
+            format!("organization:{id}"),
+            if url.is_some() { "set" } else { "removed" }.to_string(),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Organization {
         id: id.to_string(),
         name,
-        share_tickets: share,
+        share_tickets,
+        webhook: url.is_some(),
     })
 }
 
@@ -84,6 +138,32 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(OrgDoc::openapi())
         .routes(routes!(get_organizations))
         .routes(routes!(put_sharing))
+        .routes(routes!(put_webhook))
+}
+
+#[utoipa::path(put, path = "/api/organizations/{id}/webhook", tag = "organizations", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Organization id")),
+    request_body = WebhookInput,
+    responses(
+        (status = 200, description = "Saved: the organization's ticket updates (messages, moves of the flow; never notes or security reports) are posted there", body = Organization),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such organization", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Not an http(s) URL", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_webhook(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<WebhookInput>,
+) -> Result<axum::Json<Organization>, AppError> {
+    me.require_write()?;
+    Ok(axum::Json(
+        set_webhook(&state.db, &me.actor(), me.user(), &id, &input).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/organizations", tag = "organizations", security(("bearer" = [])),

@@ -112,6 +112,7 @@ pub async fn merge(
     }
     store::apply_change(&mut tx, &dup.id, &change, now).await?;
     super::sla::moved(&mut tx, &dup.id, dup.state, change.to, now).await?;
+    super::org_feed::moved(&mut tx, &dup, change.to, now).await?;
     mail_store::link(&mut tx, &dup.id, &kept.id, "merged", now).await?;
     service::event(
         &mut tx,

@@ -10,6 +10,7 @@ pub mod followup;
 pub mod input;
 pub mod merge;
 pub mod model;
+pub mod org_feed;
 pub mod pages;
 pub mod policy;
 pub mod policy_api;

@@ -124,6 +124,7 @@ pub async fn mark_unsupported(
     .await?;
     store::apply_change(&mut tx, &t.id, &change, now).await?;
     super::sla::moved(&mut tx, &t.id, t.state, change.to, now).await?;
+    super::org_feed::moved(&mut tx, &t, change.to, now).await?;
     service::event(
         &mut tx,
         db,

@@ -226,19 +226,47 @@ pub async fn move_conversation(
 }
 
 /// Organizations with whether they share tickets among their members.
-pub async fn organizations(db: &Db) -> Result<Vec<(String, String, bool)>, sqlx::Error> {
-    sqlx::query("SELECT id, name, share_tickets FROM organizations ORDER BY name")
-        .fetch_all(db.read())
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                r.try_get("name")?,
-                r.try_get::<i64, _>("share_tickets")? != 0,
-            ))
-        })
-        .collect()
+/// Organizations by name: (id, name, shares requests, has a webhook).
+pub async fn organizations(db: &Db) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, name, share_tickets, webhook_url IS NOT NULL AS has_webhook \
+         FROM organizations ORDER BY name",
+    )
+    .fetch_all(db.read())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("name")?,
+            r.try_get::<i64, _>("share_tickets")? != 0,
+            r.try_get::<bool, _>("has_webhook")
+                .or_else(|_| r.try_get::<i64, _>("has_webhook").map(|v| v != 0))?,
+        ))
+    })
+    .collect()
+}
+
+/// Sets or clears an organization's webhook; returns (name, shares requests) if it exists.
+pub async fn set_webhook(
+    tx: &mut Tx,
+    id: &str,
+    url: Option<&str>,
+) -> Result<Option<(String, bool)>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE organizations SET webhook_url = $2 WHERE id = $1 RETURNING name, share_tickets",
+    )
+    .bind(id)
+    .bind(url)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("name")?,
+            r.try_get::<i64, _>("share_tickets")? != 0,
+        ))
+    })
+    .transpose()
 }
 
 pub async fn set_sharing(

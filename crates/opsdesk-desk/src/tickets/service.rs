@@ -227,6 +227,7 @@ pub async fn transition(
     }
     store::apply_change(&mut tx, &t.id, &change, now).await?;
     super::sla::moved(&mut tx, &t.id, t.state, change.to, now).await?;
+    super::org_feed::moved(&mut tx, &t, change.to, now).await?;
     event(&mut tx, db, actor, &t, "transition", describe(&change), now).await?;
     if change.to == State::Resolved {
         super::followup::schedule(&mut tx, mail, t.number, now).await?;
@@ -515,6 +516,7 @@ async fn write_message(
     let id =
         store::insert_message(&mut tx, &t.id, kind, Some(&viewer.id), body, "web", now).await?;
     super::sla::message(&mut tx, &t.id, kind, now).await?;
+    super::org_feed::message(&mut tx, &t, kind, body, now).await?;
     if let Some((blobs, files)) = files {
         crate::uploads::keep(&mut tx, blobs, &t.id, &id, files, now).await?;
     }
@@ -586,6 +588,7 @@ async fn write_message(
         let change = flow::plan(&f, to, &StepFields::default()).map_err(flow_error)?;
         store::apply_change(&mut tx, &t.id, &change, now).await?;
         super::sla::moved(&mut tx, &t.id, t.state, change.to, now).await?;
+        super::org_feed::moved(&mut tx, &t, change.to, now).await?;
         event(&mut tx, db, actor, &t, "transition", describe(&change), now).await?;
     }
     tx.commit().await?;

@@ -14,7 +14,7 @@ use opsdesk_core::audit::Actor;
 use opsdesk_core::config::{MailConfig, SlaConfig};
 use opsdesk_core::db::{Db, Tx};
 use opsdesk_core::error::AppError;
-use opsdesk_core::jobs::{NewJob, Registry, store as jobs};
+use opsdesk_core::jobs::Registry;
 use opsdesk_sla::deadlines::{Announcement, Level};
 
 use super::model::{Priority, Ticket};
@@ -22,7 +22,6 @@ use super::{service, store};
 use crate::mail::outbox::{self, Letter};
 
 pub const KIND_SWEEP: &str = "sla.sweep";
-pub const KIND_WEBHOOK: &str = "sla.webhook";
 /// Tickets taken per sweep; a longer backlog is taken by the next minute's sweep.
 const BATCH: i64 = 500;
 
@@ -39,7 +38,6 @@ pub fn register(registry: &mut Registry, mail: Arc<MailConfig>, sla: Arc<SlaConf
             Ok(())
         }
     });
-    registry.register(KIND_WEBHOOK, |ctx| async move { post(&ctx.payload).await });
 }
 
 /// What an announcement says, in one line.
@@ -117,11 +115,7 @@ pub async fn sweep(
                         "ticket": {"number": t.number, "subject": t.subject, "priority": t.priority.as_str()},
                         "at": now,
                     });
-                    jobs::enqueue(
-                        &mut tx,
-                        &NewJob::now(KIND_WEBHOOK, json!({"url": url, "body": body})),
-                    )
-                    .await?;
+                    crate::webhooks::enqueue(&mut tx, url, body).await?;
                 }
             }
             made += announcements.len();
@@ -176,22 +170,4 @@ async fn on_breach(tx: &mut Tx, db: &Db, t: Ticket, now: i64) -> Result<Ticket, 
         assignee,
         ..t
     })
-}
-
-/// Posts one announcement; an error (no answer, or not 2xx) leaves the job to be retried.
-async fn post(payload: &serde_json::Value) -> anyhow::Result<()> {
-    let url = payload["url"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("webhook job without a url"))?;
-    let r = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?
-        .post(url)
-        .json(&payload["body"])
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        anyhow::bail!("the webhook answered {}", r.status());
-    }
-    Ok(())
 }

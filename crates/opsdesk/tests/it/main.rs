@@ -29,6 +29,7 @@ mod multi_instance;
 mod portal;
 mod setup;
 mod sla;
+mod sla_agency;
 mod sla_bulk;
 mod sla_inbox;
 mod sla_reports;

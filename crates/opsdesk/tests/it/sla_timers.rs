@@ -21,10 +21,10 @@ on_both!(
 const MIN: i64 = 60_000;
 const DAY: i64 = 24 * 60 * MIN;
 
-type Received = Arc<Mutex<Vec<Value>>>;
+pub type Received = Arc<Mutex<Vec<Value>>>;
 
 /// An HTTP server that keeps every JSON body posted to it; returns its URL.
-async fn receiver() -> (String, Received) {
+pub async fn receiver() -> (String, Received) {
     let got: Received = Arc::default();
     let keep = got.clone();
     let app = axum::Router::new().route(
@@ -48,7 +48,7 @@ async fn receiver() -> (String, Received) {
 }
 
 /// The webhook bodies received so far (waits briefly for `at_least`).
-async fn posted(got: &Received, at_least: usize) -> Vec<Value> {
+pub async fn posted(got: &Received, at_least: usize) -> Vec<Value> {
     for _ in 0..50 {
         let now = got.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if now.len() >= at_least {
