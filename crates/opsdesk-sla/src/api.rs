@@ -8,7 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::policy::{
-    Calendar, CalendarInput, Tier, TierAssignment, TierChanged, TierChoice, TierInput, TierUpdate,
+    Calendar, CalendarChanged, CalendarInput, Tier, TierAssignment, TierChanged, TierChoice,
+    TierInput, TierUpdate,
 };
 use crate::report::SlaReport;
 use crate::report_service::ReportQuery;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tiers, post_tier))
         .routes(routes!(put_tier))
         .routes(routes!(list_calendars, post_calendar))
+        .routes(routes!(put_calendar))
         .routes(routes!(put_user_tier))
         .routes(routes!(put_organization_tier))
         .routes(routes!(sla_report))
@@ -152,6 +154,30 @@ pub async fn post_calendar(
     me.require_write()?;
     let c = service::create_calendar(&state.db, &me.actor(), me.user(), input).await?;
     Ok((StatusCode::CREATED, axum::Json(c)))
+}
+
+#[utoipa::path(put, path = "/api/calendars/{id}", tag = "sla", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The calendar's id or name")),
+    request_body = CalendarInput,
+    responses(
+        (status = 200, description = "Saved; open tickets counting in it keep the time counted and count on in the new hours", body = CalendarChanged),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or a read-only token", body = ErrorBody),
+        (status = 404, description = "No such calendar", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields (name, time zone, hours, holidays)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn put_calendar(
+    AxState(state): AxState<AppState>,
+    me: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CalendarInput>,
+) -> Result<axum::Json<CalendarChanged>, AppError> {
+    me.require_write()?;
+    let c = service::update_calendar(&state.db, &me.actor(), me.user(), &id, input).await?;
+    Ok(axum::Json(c))
 }
 
 #[utoipa::path(put, path = "/api/users/{id}/tier", tag = "sla", security(("bearer" = [])),

@@ -121,3 +121,48 @@ pub async fn apply_tier(
     }
     Ok(done)
 }
+
+/// After a calendar's hours changed: its open tickets keep the business time counted under the
+/// `old` hours up to `now` and count on — deadlines included — in the new ones. Returns how
+/// many tickets there were.
+pub async fn apply_calendar(
+    db: &Db,
+    calendar_id: &str,
+    old: &BusinessHours,
+    new: &BusinessHours,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let (mut after, mut done) = (String::new(), 0u64);
+    loop {
+        let mut tx = db.begin().await?;
+        let rows = ticket_store::open_where(
+            &mut tx,
+            db.backend(),
+            ticket_store::OpenOf::Calendar,
+            calendar_id,
+            &after,
+            BATCH,
+        )
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.ticket_id.clone();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut clocks: TicketClocks =
+                serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
+            let d = rebase(&mut clocks, old, new, &row.targets, row.warn_percent, now);
+            out.push(Rebased {
+                ticket_id: row.ticket_id.clone(),
+                calendar_id: row.calendar_id.clone(),
+                warn_percent: row.warn_percent,
+                targets: row.targets,
+                clocks: serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?,
+                d,
+            });
+        }
+        ticket_store::update_many(&mut tx, db.backend(), &out, now).await?;
+        tx.commit().await?;
+        done += rows.len() as u64;
+    }
+    Ok(done)
+}

@@ -175,6 +175,14 @@ pub struct TierInput {
     pub shared_space: bool,
 }
 
+/// A saved calendar change.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CalendarChanged {
+    pub calendar: Calendar,
+    /// Open tickets counting in it, moved to the new hours (the time counted so far kept).
+    pub open_tickets_updated: u64,
+}
+
 /// A changed tier (`PUT /api/tiers/{id}`): the whole tier as on creation, and whether its open
 /// tickets move to it.
 #[derive(Clone, Debug, Deserialize, ToSchema)]

@@ -11,8 +11,9 @@ use opsdesk_core::error::{AppError, Fields, on_unique};
 
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::{
-    self, BreachActionsView, Calendar, CalendarInput, CheckedTier, Named, PRIORITIES, Targets,
-    Tier, TierAssignment, TierChanged, TierChoice, TierInput, TierRef, TierUpdate,
+    self, BreachActionsView, Calendar, CalendarChanged, CalendarInput, CheckedTier, Named,
+    PRIORITIES, Targets, Tier, TierAssignment, TierChanged, TierChoice, TierInput, TierRef,
+    TierUpdate,
 };
 use crate::store::{self, CalendarRow, NewTier};
 
@@ -117,6 +118,70 @@ pub async fn create_calendar(
     .await?;
     tx.commit().await?;
     Ok(Calendar::from_spec(row.id, row.name, spec, &hours))
+}
+
+/// Changes a calendar's name and hours. The open tickets counting in it keep the business time
+/// they counted so far and count on in the new hours (their deadlines move); tickets done stay
+/// as they were.
+pub async fn update_calendar(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    key: &str,
+    input: CalendarInput,
+) -> Result<CalendarChanged, AppError> {
+    admin_only(viewer)?;
+    let old_row = store::find_calendar(db, key)
+        .await?
+        .ok_or_else(|| AppError::not_found("This calendar"))?;
+    let old_spec: HoursSpec = serde_json::from_str(&old_row.spec)
+        .map_err(|e| AppError::internal(unreadable(&old_row.id, e.to_string())))?;
+    let old = BusinessHours::load(&old_spec)
+        .map_err(|e| AppError::internal(unreadable(&old_row.id, e.to_string())))?;
+    let mut problems = Vec::new();
+    let name = policy::check_name(&input.name)
+        .map_err(|p| problems.push(("name".to_string(), p.to_string())))
+        .ok();
+    let spec = input.spec();
+    let hours = BusinessHours::parse(&spec, today_in(&spec.time_zone))
+        .map_err(|p| problems.extend(p.0))
+        .ok();
+    let (Some(name), Some(hours)) = (name, hours) else {
+        return Err(fields_from(problems));
+    };
+    let row = CalendarRow {
+        id: old_row.id.clone(),
+        name,
+        spec: serde_json::to_string(&spec).map_err(AppError::internal)?,
+    };
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    store::update_calendar(&mut tx, &row, now)
+        .await
+        .map_err(|e| on_unique(e, "name", "is already used by another calendar"))?;
+    tx.commit().await?;
+    let moved = crate::apply::apply_calendar(db, &row.id, &old, &hours, now).await?;
+    let mut tx = db.begin().await?;
+    audit::store::append(
+        &mut tx,
+        db.backend(),
+        actor.entry(
+            "sla.calendar.update",
+            format!("calendar:{}", row.id),
+            format!(
+                "name={} time_zone={} weekly_open_minutes={} open_tickets_updated={moved}",
+                row.name,
+                spec.time_zone,
+                hours.weekly_minutes()
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CalendarChanged {
+        calendar: Calendar::from_spec(row.id, row.name, spec, &hours),
+        open_tickets_updated: moved,
+    })
 }
 
 pub async fn tiers(db: &Db, viewer: &User) -> Result<Vec<Tier>, AppError> {

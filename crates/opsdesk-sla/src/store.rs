@@ -53,6 +53,18 @@ pub async fn insert_calendar(tx: &mut Tx, c: &CalendarRow, now: i64) -> Result<(
     Ok(())
 }
 
+/// Changes a calendar's name and hours.
+pub async fn update_calendar(tx: &mut Tx, c: &CalendarRow, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sla_calendars SET name = $2, spec = $3, updated_at = $4 WHERE id = $1")
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.spec)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// A tier as stored, with its calendar's name.
 pub struct TierRow {
     pub id: String,

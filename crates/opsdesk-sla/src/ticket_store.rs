@@ -243,6 +243,29 @@ pub async fn open_of_tier(
     after: &str,
     limit: i64,
 ) -> Result<Vec<OpenRow>, sqlx::Error> {
+    open_where(tx, backend, OpenOf::Tier, tier_id, after, limit).await
+}
+
+/// Which open tickets a policy change reaches.
+#[derive(Clone, Copy)]
+pub enum OpenOf {
+    Tier,
+    Calendar,
+}
+
+/// [`open_of_tier`], or the open tickets counting in a calendar.
+pub async fn open_where(
+    tx: &mut Tx,
+    backend: Backend,
+    of: OpenOf,
+    key: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<OpenRow>, sqlx::Error> {
+    let column = match of {
+        OpenOf::Tier => "s.tier_id",
+        OpenOf::Calendar => "s.calendar_id",
+    };
     let lock = match backend {
         Backend::Postgres => " FOR UPDATE OF s",
         Backend::Sqlite => "",
@@ -252,12 +275,12 @@ pub async fn open_of_tier(
          s.next_target_ms, s.resolution_target_ms, s.clocks, s.first_due_at, s.next_due_at, \
          s.resolution_due_at, s.due_at, s.timer_at FROM ticket_sla s \
          JOIN tickets t ON t.id = s.ticket_id \
-         WHERE s.tier_id = $1 AND s.ticket_id > $2 AND t.state NOT IN ('resolved', 'closed') \
+         WHERE {column} = $1 AND s.ticket_id > $2 AND t.state NOT IN ('resolved', 'closed') \
          ORDER BY s.ticket_id LIMIT $3{lock}"
     );
-    // Only constant text is formatted in (the lock clause).
+    // Only constant text is formatted in (the column and the lock clause).
     let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(tier_id)
+        .bind(key)
         .bind(after)
         .bind(limit)
         .fetch_all(&mut **tx)

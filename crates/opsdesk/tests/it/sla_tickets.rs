@@ -13,7 +13,8 @@ on_both!(
     business_hours_deadlines_and_tiers_without_targets,
     a_new_priority_moves_the_deadlines_and_keeps_the_time_counted,
     a_changed_tier_reaches_open_tickets_only_when_applied,
-    states_marked_paused_pause_the_clocks
+    states_marked_paused_pause_the_clocks,
+    new_calendar_hours_reach_open_tickets_and_keep_the_time_counted
 );
 
 const MIN: i64 = 60_000;
@@ -440,4 +441,67 @@ async fn states_marked_paused_pause_the_clocks(backend: Backend) {
     let sla = t["sla"].clone();
     assert_eq!(sla["paused"], false, "{sla}");
     assert_eq!(sla["resolution"]["state"], "running", "{sla}");
+}
+
+async fn new_calendar_hours_reach_open_tickets_and_keep_the_time_counted(backend: Backend) {
+    let d = desk(backend).await;
+    set_tier(&d, "/api/organizations/Alice%20Corp/tier", "Priority").await;
+    let n = d.file(&d.alice, "Reports are empty", json!({})).await;
+    let created = detail(&d, n).await["created_at"]
+        .as_i64()
+        .unwrap_or_default();
+    let put = |token: &str, key: &str, body: Value| {
+        crate::helpers::read(
+            d.app
+                .client
+                .put(d.app.url(&format!("/api/calendars/{key}")))
+                .bearer_auth(token)
+                .json(&body),
+        )
+    };
+    let every_day: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|day| json!({"day": day, "from": "00:00", "to": "24:00"}))
+        .collect();
+    let round_the_clock = json!({"name": "Office hours", "time_zone": "UTC", "hours": every_day});
+    assert_eq!(
+        put(&d.agent, "Office%20hours", round_the_clock.clone())
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        put(&d.admin, "Lunar%20hours", round_the_clock.clone())
+            .await
+            .status,
+        404
+    );
+    let r = put(
+        &d.admin,
+        "Office%20hours",
+        json!({"name": "Office hours", "time_zone": "UTC", "hours": []}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+
+    let r = put(&d.admin, "Office%20hours", round_the_clock).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["open_tickets_updated"], 1, "{}", r.text);
+    let after = opsdesk_core::clock::now_ms();
+    // Priority normal: 480 minutes to first response, now counted round the clock from the
+    // business time counted so far (at most the wall time since filing).
+    let due = detail(&d, n).await["sla"]["first_response"]["due_at"]
+        .as_i64()
+        .unwrap_or_default();
+    assert!(
+        due >= created + 480 * MIN && due <= after + 480 * MIN,
+        "due {due}, filed {created}"
+    );
+    assert!(
+        d.app
+            .audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "sla.calendar.update")
+    );
 }
