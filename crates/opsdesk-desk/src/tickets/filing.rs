@@ -291,6 +291,7 @@ pub async fn write_new(
         crate::uploads::keep(tx, blobs, &id, &message_id, files, now).await?;
     }
     search::create(tx, db.backend(), number, f.subject, f.body, "").await?;
+    super::org_feed::opened(tx, org_id.as_deref(), security, number, f.subject, now).await?;
     let detail = format!(
         "#{number} via {} from {}{}{}",
         f.channel.as_str(),

@@ -1,5 +1,5 @@
 //! An organization's own channel (the Agency tier's "private channel"): its tickets' public
-//! updates — customer messages, the team's replies, moves of the flow — posted to the
+//! updates — new requests, customer messages, the team's replies, moves of the flow — posted to the
 //! organization's webhook, e.g. their Slack channel. Never internal notes, never security
 //! reports. Queued in the transaction of the change, delivered by a retrying job.
 
@@ -8,9 +8,13 @@ use serde_json::json;
 use super::model::{MessageKind, State, Ticket};
 use opsdesk_core::db::Tx;
 
-/// The organization's webhook, if it has one.
-async fn webhook_of(tx: &mut Tx, t: &Ticket) -> Result<Option<String>, sqlx::Error> {
-    let Some(org) = t.organization_id.as_deref().filter(|_| !t.security) else {
+/// The organization's webhook, if it has one (never for a security report).
+async fn webhook_of(
+    tx: &mut Tx,
+    org: Option<&str>,
+    security: bool,
+) -> Result<Option<String>, sqlx::Error> {
+    let Some(org) = org.filter(|_| !security) else {
         return Ok(None);
     };
     let url: Option<Option<String>> =
@@ -21,14 +25,33 @@ async fn webhook_of(tx: &mut Tx, t: &Ticket) -> Result<Option<String>, sqlx::Err
     Ok(url.flatten())
 }
 
+/// What an update is about.
+struct About<'a> {
+    organization_id: Option<&'a str>,
+    security: bool,
+    number: i64,
+    subject: &'a str,
+}
+
+impl<'a> About<'a> {
+    fn of(t: &'a Ticket) -> About<'a> {
+        About {
+            organization_id: t.organization_id.as_deref(),
+            security: t.security,
+            number: t.number,
+            subject: &t.subject,
+        }
+    }
+}
+
 async fn post(
     tx: &mut Tx,
-    t: &Ticket,
+    t: &About<'_>,
     event: &str,
     text: String,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let Some(url) = webhook_of(tx, t).await? else {
+    let Some(url) = webhook_of(tx, t.organization_id, t.security).await? else {
         return Ok(());
     };
     let body = json!({
@@ -38,6 +61,25 @@ async fn post(
         "at": now,
     });
     crate::webhooks::enqueue(tx, &url, body).await
+}
+
+/// A new request from someone in the organization.
+pub async fn opened(
+    tx: &mut Tx,
+    organization_id: Option<&str>,
+    security: bool,
+    number: i64,
+    subject: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let about = About {
+        organization_id,
+        security,
+        number,
+        subject,
+    };
+    let text = format!("#{number} {subject}: new request");
+    post(tx, &about, "ticket.created", text, now).await
 }
 
 /// The first line of a message, at most 200 characters.
@@ -73,7 +115,7 @@ pub async fn message(
         t.subject,
         excerpt(body)
     );
-    post(tx, t, "ticket.message", text, now).await
+    post(tx, &About::of(t), "ticket.message", text, now).await
 }
 
 /// A move of the flow.
@@ -82,7 +124,7 @@ pub async fn moved(tx: &mut Tx, t: &Ticket, to: State, now: i64) -> Result<(), s
         return Ok(());
     }
     let text = format!("#{} {} is now {}", t.number, t.subject, to.label());
-    post(tx, t, "ticket.state", text, now).await
+    post(tx, &About::of(t), "ticket.state", text, now).await
 }
 
 #[cfg(test)]

@@ -70,7 +70,8 @@ async fn an_agency_organization_shares_its_work_and_gets_its_updates(backend: Ba
         r.text
     );
 
-    // Public updates reach it; internal notes never do.
+    // Public updates reach it — new requests too; internal notes never do.
+    let second = d.file(&carol, "Invoices missing", json!({})).await;
     let post = |token: String, path: String, body: Value| {
         let d = &d;
         async move { d.post(&token, &path, body).await }
@@ -101,24 +102,30 @@ async fn an_agency_organization_shares_its_work_and_gets_its_updates(backend: Ba
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     drain(&d.app).await;
-    let hooks = posted(&got, 3).await;
+    let hooks = posted(&got, 4).await;
     let events: Vec<&str> = hooks.iter().filter_map(|h| h["event"].as_str()).collect();
     assert_eq!(
         events,
-        ["ticket.message", "ticket.message", "ticket.state"],
+        [
+            "ticket.created",
+            "ticket.message",
+            "ticket.message",
+            "ticket.state"
+        ],
         "{hooks:?}"
     );
+    assert_eq!(hooks[0]["ticket"]["number"], second);
     assert!(
-        hooks[0]["text"]
+        hooks[1]["text"]
             .as_str()
             .is_some_and(|t| t.contains("Still slow today."))
     );
     assert!(
-        hooks[1]["text"]
+        hooks[2]["text"]
             .as_str()
             .is_some_and(|t| t.contains("support team"))
     );
-    assert_eq!(hooks[2]["ticket"]["number"], n);
+    assert_eq!(hooks[3]["ticket"]["number"], n);
     assert!(!format!("{hooks:?}").contains("SECRET"), "{hooks:?}");
 
     // The shared space: open work, who handles it, the organization's contacts.
