@@ -10,6 +10,7 @@ pub mod clock;
 pub mod countdown;
 pub mod deadlines;
 pub mod hours;
+pub mod pages;
 pub mod policy;
 pub mod report;
 pub mod report_pages;
@@ -32,6 +33,8 @@ pub fn capability() -> Capability {
     use axum::routing::get;
     Capability {
         pages: axum::Router::new()
+            .route("/sla", get(pages::show))
+            .route("/sla/tiers/{id}", axum::routing::post(pages::save_tier))
             .route("/reports/sla", get(report_pages::page))
             .route("/reports/sla.csv", get(report_pages::csv)),
         api: api::router(),
@@ -41,10 +44,18 @@ pub fn capability() -> Capability {
 /// The SLA navigation entries.
 pub fn nav() -> Vec<opsdesk_core::web::nav::NavItem> {
     use opsdesk_core::web::nav::{Audience, NavItem};
-    vec![NavItem {
-        key: "reports",
-        label: "SLA report",
-        href: "/reports/sla",
-        audience: Audience::Staff,
-    }]
+    vec![
+        NavItem {
+            key: "sla",
+            label: "SLA tiers",
+            href: "/sla",
+            audience: Audience::Staff,
+        },
+        NavItem {
+            key: "reports",
+            label: "SLA report",
+            href: "/reports/sla",
+            audience: Audience::Staff,
+        },
+    ]
 }

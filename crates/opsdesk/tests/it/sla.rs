@@ -12,7 +12,8 @@ on_both!(
     seeded_tiers_and_calendars_are_listed_for_staff_only,
     admins_create_calendars_and_tiers_that_use_them,
     bad_calendars_and_tiers_are_refused_by_field,
-    tickets_show_the_tier_their_requester_is_served_under
+    tickets_show_the_tier_their_requester_is_served_under,
+    the_sla_page_shows_tiers_and_lets_admins_change_targets
 );
 
 fn fields(r: &crate::helpers::Reply) -> Vec<String> {
@@ -364,4 +365,109 @@ async fn tickets_show_the_tier_their_requester_is_served_under(backend: Backend)
         "{}",
         audit.text
     );
+}
+
+async fn the_sla_page_shows_tiers_and_lets_admins_change_targets(backend: Backend) {
+    use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestAppClient};
+    let app = crate::helpers::spawn_app(backend).await;
+    app.setup().await;
+    app.add_user("agent@example.com", "agent", "").await;
+    let agent = TestAppClient::new(&app);
+    agent.login("agent@example.com", ADMIN_PASSWORD).await;
+    let page = agent.get_page("/sla").await;
+    assert_eq!(page.status, 200);
+    for text in [
+        "Self-service",
+        "Community",
+        "Priority",
+        "Agency",
+        "Office hours",
+        "Round the clock",
+    ] {
+        assert!(page.text.contains(text), "{text} missing");
+    }
+    assert!(
+        !page.text.contains("name=\"normal_first\""),
+        "staff read, admins edit"
+    );
+    let r = agent
+        .client
+        .post(format!("{}/sla/tiers/tier-agency", agent.base))
+        .header("accept", "text/html")
+        .form(&[("normal_first", "60")])
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or_default();
+    assert_eq!(r, 403);
+
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = app.get_page("/sla").await;
+    assert!(
+        page.text.contains("name=\"normal_first\" value=\"240\""),
+        "{}",
+        page.text
+    );
+    let mut form: Vec<(String, String)> = Vec::new();
+    for (p, f, n, r) in [
+        ("low", "480", "960", "2880"),
+        ("normal", "60", "480", "1920"),
+        ("high", "120", "240", "960"),
+        ("urgent", "", "", ""),
+    ] {
+        form.push((format!("{p}_first"), f.into()));
+        form.push((format!("{p}_next"), n.into()));
+        form.push((format!("{p}_resolution"), r.into()));
+    }
+    form.push(("warn_percent".into(), "80".into()));
+    let as_refs = |f: &[(String, String)]| -> Vec<(String, String)> { f.to_vec() };
+    let post = |f: Vec<(String, String)>| {
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.post_form("/sla/tiers/tier-agency", &pairs).await
+        }
+    };
+    let mut bad = as_refs(&form);
+    bad[3].1 = "soon".into();
+    let r = post(bad).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("must be a whole number of minutes"),
+        "{}",
+        r.text
+    );
+    let mut absurd = as_refs(&form);
+    absurd[3].1 = "-5".into();
+    let r = post(absurd).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = post(as_refs(&form)).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = app.get_page("/sla").await;
+    assert!(
+        page.text
+            .contains("Saved Agency; open tickets keep their deadlines."),
+        "{}",
+        page.text
+    );
+    let token = app
+        .token(ADMIN_EMAIL, opsdesk_core::auth::tokens::Scope::Read)
+        .await;
+    let tiers = app.get_with_token("/api/tiers", &token).await.json();
+    let agency = tiers
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "Agency"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        agency["targets"]["normal"]["first_response_minutes"], 60,
+        "{agency}"
+    );
+    assert_eq!(agency["warn_percent"], 80);
+    assert!(
+        agency["targets"]["urgent"].is_null(),
+        "emptied: best effort"
+    );
+    assert_eq!(agency["shared_space"], true, "kept");
 }

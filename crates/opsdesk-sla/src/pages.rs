@@ -1,0 +1,166 @@
+//! The SLA page (`/sla`): every tier with its targets, calendar and breach actions, every
+//! calendar with its hours and holidays. Admins change a tier's targets and warning share in
+//! a plain form — and choose whether open tickets move to the change — without JavaScript.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use tower_sessions::Session;
+
+use crate::policy::{
+    BreachActionsInput, Calendar, PRIORITIES, Targets, Tier, TierInput, TierUpdate,
+};
+use crate::service;
+use opsdesk_core::error::AppError;
+use opsdesk_core::web::AppState;
+use opsdesk_core::web::extract::ApiForm;
+use opsdesk_core::web::identity::PageUser;
+use opsdesk_core::web::pages::{PageError, PageResult, Shell, flash};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sla_tiers.html")]
+struct SlaPage {
+    shell: Shell,
+    tiers: Vec<Tier>,
+    calendars: Vec<Calendar>,
+    admin: bool,
+    error: Option<String>,
+    priorities: [&'static str; 4],
+}
+
+/// A target in minutes for a form field ("" for best effort).
+fn minutes(t: Option<&Targets>, which: &str) -> String {
+    let v = t.and_then(|t| match which {
+        "first" => t.first_response_minutes,
+        "next" => t.next_response_minutes,
+        _ => t.resolution_minutes,
+    });
+    v.map(|m| m.to_string()).unwrap_or_default()
+}
+
+async fn render(
+    state: &AppState,
+    session: &Session,
+    me: &PageUser,
+    error: Option<String>,
+) -> Result<SlaPage, PageError> {
+    let user = me.user();
+    Ok(SlaPage {
+        shell: Shell::load(state, session, Some(user), "SLA tiers", "sla").await,
+        tiers: service::tiers(&state.db, user).await?,
+        calendars: service::calendars(&state.db, user).await?,
+        admin: user.role == opsdesk_core::accounts::Role::Admin,
+        error,
+        priorities: PRIORITIES,
+    })
+}
+
+pub async fn show(AxState(state): AxState<AppState>, session: Session, me: PageUser) -> PageResult {
+    Ok(render(&state, &session, &me, None).await?.into_response())
+}
+
+/// Reads a minutes field: empty is best effort; anything else must be a whole number (the
+/// service checks the range).
+fn field_minutes(f: &BTreeMap<String, String>, key: &str) -> Result<Option<i64>, AppError> {
+    match f.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+            AppError::field(
+                key,
+                "must be a whole number of minutes, or empty for best effort",
+            )
+        }),
+    }
+}
+
+/// The tier as the form changed it: targets and warning share from the form, everything else
+/// as it is.
+fn update_from(tier: &Tier, f: &BTreeMap<String, String>) -> Result<TierUpdate, AppError> {
+    let mut targets = BTreeMap::new();
+    for p in PRIORITIES {
+        let t = Targets {
+            first_response_minutes: field_minutes(f, &format!("{p}_first"))?,
+            next_response_minutes: field_minutes(f, &format!("{p}_next"))?,
+            resolution_minutes: field_minutes(f, &format!("{p}_resolution"))?,
+        };
+        if !t.is_best_effort() {
+            targets.insert(p.to_string(), t);
+        }
+    }
+    let warn_percent = match f.get("warn_percent").map(|v| v.trim()) {
+        None | Some("") => Some(tier.warn_percent),
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            AppError::field("warn_percent", "must be a whole number between 1 and 99")
+        })?),
+    };
+    Ok(TierUpdate {
+        tier: TierInput {
+            name: tier.name.clone(),
+            calendar: tier.calendar.as_ref().map(|c| c.id.clone()),
+            ticket_sla: Some(tier.ticket_sla),
+            warn_percent,
+            targets,
+            breach_actions: BreachActionsInput {
+                raise_priority: tier.breach_actions.raise_priority,
+                reassign_to: tier
+                    .breach_actions
+                    .reassign_to
+                    .as_ref()
+                    .map(|r| r.id.clone()),
+            },
+            shared_space: tier.shared_space,
+        },
+        apply_to_open: f.contains_key("apply_to_open"),
+    })
+}
+
+pub async fn save_tier(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(f): ApiForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let user = me.user();
+    let tiers = service::tiers(&state.db, user).await?;
+    let tier = tiers
+        .iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| PageError(AppError::not_found("This tier")))?;
+    let outcome = match update_from(tier, &f) {
+        Ok(update) => service::update_tier(&state.db, &me.actor(), user, &id, update).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(changed) => {
+            let moved = if changed.open_tickets_updated > 0 {
+                format!(
+                    "; {} open tickets now follow the new targets",
+                    changed.open_tickets_updated
+                )
+            } else {
+                "; open tickets keep their deadlines".to_string()
+            };
+            flash(&session, format!("Saved {}{moved}.", changed.tier.name)).await;
+            Ok(Redirect::to(&format!("/sla#tier-{id}")).into_response())
+        }
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            let mut problem = format!("{}: {}", tier.name, e.message);
+            for (field, p) in &e.fields {
+                problem.push_str(&format!(" {field}: {p}."));
+            }
+            let page = render(&state, &session, &me, Some(problem)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// The form value of a tier's target (used by the template).
+pub fn target_value(tier: &Tier, priority: &str, which: &str) -> String {
+    minutes(tier.targets.get(priority), which)
+}
