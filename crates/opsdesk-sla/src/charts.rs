@@ -3,7 +3,7 @@
 
 const W: f64 = 640.0;
 const H: f64 = 220.0;
-const LEFT: f64 = 48.0;
+const LEFT: f64 = 64.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 36.0;

@@ -10,6 +10,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod browser_desk;
+mod browser_sla;
 mod cli;
 mod desk;
 mod desk_bad_input;
