@@ -74,13 +74,8 @@ fn today_in(zone: &str) -> jiff::civil::Date {
     jiff::Timestamp::now().to_zoned(tz).date()
 }
 
-pub async fn create_calendar(
-    db: &Db,
-    actor: &Actor,
-    viewer: &User,
-    input: CalendarInput,
-) -> Result<Calendar, AppError> {
-    admin_only(viewer)?;
+/// A calendar's name and hours, checked: every problem by field.
+fn checked_calendar(input: &CalendarInput) -> Result<(String, HoursSpec, BusinessHours), AppError> {
     let mut problems = Vec::new();
     let name = policy::check_name(&input.name)
         .map_err(|p| problems.push(("name".to_string(), p.to_string())))
@@ -89,9 +84,20 @@ pub async fn create_calendar(
     let hours = BusinessHours::parse(&spec, today_in(&spec.time_zone))
         .map_err(|p| problems.extend(p.0))
         .ok();
-    let (Some(name), Some(hours)) = (name, hours) else {
-        return Err(fields_from(problems));
-    };
+    match (name, hours) {
+        (Some(name), Some(hours)) => Ok((name, spec, hours)),
+        _ => Err(fields_from(problems)),
+    }
+}
+
+pub async fn create_calendar(
+    db: &Db,
+    actor: &Actor,
+    viewer: &User,
+    input: CalendarInput,
+) -> Result<Calendar, AppError> {
+    admin_only(viewer)?;
+    let (name, spec, hours) = checked_calendar(&input)?;
     let row = CalendarRow {
         id: new_id(),
         name,
@@ -138,17 +144,7 @@ pub async fn update_calendar(
         .map_err(|e| AppError::internal(unreadable(&old_row.id, e.to_string())))?;
     let old = BusinessHours::load(&old_spec)
         .map_err(|e| AppError::internal(unreadable(&old_row.id, e.to_string())))?;
-    let mut problems = Vec::new();
-    let name = policy::check_name(&input.name)
-        .map_err(|p| problems.push(("name".to_string(), p.to_string())))
-        .ok();
-    let spec = input.spec();
-    let hours = BusinessHours::parse(&spec, today_in(&spec.time_zone))
-        .map_err(|p| problems.extend(p.0))
-        .ok();
-    let (Some(name), Some(hours)) = (name, hours) else {
-        return Err(fields_from(problems));
-    };
+    let (name, spec, hours) = checked_calendar(&input)?;
     let row = CalendarRow {
         id: old_row.id.clone(),
         name,

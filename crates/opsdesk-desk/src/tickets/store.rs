@@ -752,6 +752,15 @@ fn kept_count_conditions(f: &ListFilter) -> Conditions {
     c
 }
 
+/// A person from a row with `id`, `email` and `name`.
+fn person_from(r: &AnyRow) -> Result<Person, sqlx::Error> {
+    Ok(Person {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+    })
+}
+
 /// An active member of the team by id who may hold the ticket (a security report only goes to
 /// admins and the security team).
 pub async fn staff_for(db: &Db, id: &str, security: bool) -> Result<Option<Person>, sqlx::Error> {
@@ -763,14 +772,7 @@ pub async fn staff_for(db: &Db, id: &str, security: bool) -> Result<Option<Perso
     .bind(flag(security))
     .fetch_optional(db.read())
     .await?;
-    row.map(|r| {
-        Ok(Person {
-            id: r.try_get("id")?,
-            email: r.try_get("email")?,
-            name: r.try_get("name")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(person_from).transpose()
 }
 
 /// Staff who can be assigned tickets.
@@ -780,15 +782,7 @@ pub async fn assignable(db: &Db) -> Result<Vec<Person>, sqlx::Error> {
     )
     .fetch_all(db.read())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Person {
-                id: r.try_get("id")?,
-                email: r.try_get("email")?,
-                name: r.try_get("name")?,
-            })
-        })
-        .collect()
+    rows.iter().map(person_from).collect()
 }
 
 /// Who hears about an unassigned ticket's SLA: the active team (admins and agents; for a
@@ -801,15 +795,7 @@ pub async fn team_for_notices(db: &Db, security: bool) -> Result<Vec<Person>, sq
     .bind(flag(security))
     .fetch_all(db.read())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Person {
-                id: r.try_get("id")?,
-                email: r.try_get("email")?,
-                name: r.try_get("name")?,
-            })
-        })
-        .collect()
+    rows.iter().map(person_from).collect()
 }
 
 /// Whether a message is part of the public conversation (not an internal note).

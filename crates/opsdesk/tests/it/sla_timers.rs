@@ -21,6 +21,14 @@ on_both!(
 const MIN: i64 = 60_000;
 const DAY: i64 = 24 * 60 * MIN;
 
+/// Runs the SLA sweep as if it were `at`; returns how many announcements it made.
+async fn sweep_at(app: &crate::helpers::TestApp, at: i64) -> usize {
+    let (db, config) = (&app.state.db, &app.state.config);
+    sweep(db, &config.mail, &config.sla, at)
+        .await
+        .unwrap_or_else(|e| panic!("sweep: {e:?}"))
+}
+
 pub type Received = Arc<Mutex<Vec<Value>>>;
 
 /// An HTTP server that keeps every JSON body posted to it; returns its URL.
@@ -78,15 +86,7 @@ async fn warnings_and_breaches_are_announced_once_by_email_timeline_and_webhook(
         .as_i64()
         .unwrap_or_default();
 
-    let state = &d.app.state;
-    let run = |at: i64| {
-        let (db, config) = (state.db.clone(), state.config.clone());
-        async move {
-            sweep(&db, &config.mail, &config.sla, created + at)
-                .await
-                .unwrap_or_else(|e| panic!("sweep: {e:?}"))
-        }
-    };
+    let run = |at: i64| sweep_at(&d.app, created + at);
     // Agency, normal priority: first response within 240 minutes, warned at 75 % (180).
     assert_eq!(run(179 * MIN).await, 0, "nothing is due yet");
     assert_eq!(run(181 * MIN).await, 1, "the first-response warning");
@@ -212,15 +212,7 @@ async fn nobody_is_paged_outside_business_hours(backend: Backend) {
     // Both targets are missed by the Saturday after the resolution deadline, but nobody is paged
     // on the weekend: the breaches are announced on Monday at opening, once.
     let (saturday, monday) = next_weekend(resolution_due, 12);
-    let state = &d.app.state;
-    let run = |at: i64| {
-        let (db, config) = (state.db.clone(), state.config.clone());
-        async move {
-            sweep(&db, &config.mail, &config.sla, at)
-                .await
-                .unwrap_or_else(|e| panic!("sweep: {e:?}"))
-        }
-    };
+    let run = |at: i64| sweep_at(&d.app, at);
     assert_eq!(run(saturday).await, 0);
     assert_eq!(run(saturday + DAY).await, 0, "nor on Sunday");
     assert_eq!(
@@ -276,15 +268,7 @@ async fn a_breach_raises_the_priority_and_hands_the_ticket_to_the_lead(backend: 
     let created = detail(&d, n).await["created_at"]
         .as_i64()
         .unwrap_or_default();
-    let state = &d.app.state;
-    let run = |at: i64| {
-        let (db, config) = (state.db.clone(), state.config.clone());
-        async move {
-            sweep(&db, &config.mail, &config.sla, created + at)
-                .await
-                .unwrap_or_else(|e| panic!("sweep: {e:?}"))
-        }
-    };
+    let run = |at: i64| sweep_at(&d.app, created + at);
     assert_eq!(run(181 * MIN).await, 1, "warning: nothing else happens");
     assert_eq!(detail(&d, n).await["priority"], "normal");
     assert_eq!(run(241 * MIN).await, 1, "the breach");
