@@ -68,6 +68,10 @@ pub fn capability() -> Capability {
         .route("/desk/settings/canned", post(settings::add_canned))
         .route("/desk/settings/organizations/{id}", post(settings::sharing))
         .route(
+            "/desk/settings/organizations/{id}/tier",
+            post(settings::org_tier),
+        )
+        .route(
             "/desk/settings/canned/{id}/delete",
             post(settings::delete_canned),
         )

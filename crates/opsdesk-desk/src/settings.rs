@@ -49,6 +49,8 @@ struct SettingsPage {
     lists: RuleLists,
     canned: Vec<composer::Canned>,
     organizations: Vec<crate::portal::orgs::Organization>,
+    /// (id, name) of every tier, for the organizations' tier choice.
+    tiers: Vec<(String, String)>,
     /// (state key, label, paused) for each state that may pause the SLA clocks.
     sla_paused: Vec<(&'static str, &'static str, bool)>,
 }
@@ -142,6 +144,11 @@ async fn page(
         lists: composer::rule_lists(&state.db).await?,
         canned: composer::canned(&state.db).await?,
         organizations: crate::portal::orgs::list(&state.db).await?,
+        tiers: opsdesk_sla::service::tiers(&state.db, me.user())
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect(),
         sla_paused: {
             let on = crate::tickets::sla_settings::get(&state.db, me.user())
                 .await?
@@ -364,4 +371,31 @@ pub async fn sla_paused(
             }
         });
     done(&state, &session, &me, outcome, "sla").await
+}
+
+pub async fn org_tier(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(f): Form,
+) -> PageResult {
+    admin(&me)?;
+    let choice = opsdesk_sla::policy::TierChoice {
+        tier: Some(field(&f, "tier")).filter(|t| !t.is_empty()),
+    };
+    let outcome = opsdesk_sla::service::assign(
+        &state.db,
+        &me.actor(),
+        me.user(),
+        opsdesk_sla::service::Holder::Organization,
+        &id,
+        choice,
+    )
+    .await
+    .map(|a| match a.tier {
+        Some(t) => format!("The organization is now served under {}.", t.name),
+        None => "The organization now gets the default tier.".to_string(),
+    });
+    done(&state, &session, &me, outcome, "organizations").await
 }

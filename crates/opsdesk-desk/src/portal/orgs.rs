@@ -25,6 +25,8 @@ pub struct Organization {
     pub share_tickets: bool,
     /// Its ticket updates are posted to its own webhook (the URL itself is not shown).
     pub webhook: bool,
+    /// Its support tier's id, if it has one of its own (else its members get the default).
+    pub tier_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -45,11 +47,12 @@ pub async fn list(db: &Db) -> Result<Vec<Organization>, AppError> {
     Ok(policy_store::organizations(db)
         .await?
         .into_iter()
-        .map(|(id, name, share_tickets, webhook)| Organization {
+        .map(|(id, name, share_tickets, webhook, tier_id)| Organization {
             id,
             name,
             share_tickets,
             webhook,
+            tier_id,
         })
         .collect())
 }
@@ -89,6 +92,7 @@ pub async fn set(
             name,
             share_tickets: share,
             webhook: false,
+            tier_id: None,
         }))
 }
 
@@ -122,12 +126,17 @@ pub async fn set_webhook(
     )
     .await?;
     tx.commit().await?;
-    Ok(Organization {
-        id: id.to_string(),
-        name,
-        share_tickets,
-        webhook: url.is_some(),
-    })
+    Ok(list(db)
+        .await?
+        .into_iter()
+        .find(|o| o.id == id)
+        .unwrap_or(Organization {
+            id: id.to_string(),
+            name,
+            share_tickets,
+            webhook: url.is_some(),
+            tier_id: None,
+        }))
 }
 
 #[derive(OpenApi)]

@@ -226,10 +226,12 @@ pub async fn move_conversation(
 }
 
 /// Organizations with whether they share tickets among their members.
-/// Organizations by name: (id, name, shares requests, has a webhook).
-pub async fn organizations(db: &Db) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error> {
+/// Organizations by name: (id, name, shares requests, has a webhook, tier id).
+pub async fn organizations(
+    db: &Db,
+) -> Result<Vec<(String, String, bool, bool, Option<String>)>, sqlx::Error> {
     sqlx::query(
-        "SELECT id, name, share_tickets, webhook_url IS NOT NULL AS has_webhook \
+        "SELECT id, name, share_tickets, webhook_url IS NOT NULL AS has_webhook, tier_id \
          FROM organizations ORDER BY name",
     )
     .fetch_all(db.read())
@@ -242,6 +244,7 @@ pub async fn organizations(db: &Db) -> Result<Vec<(String, String, bool, bool)>,
             r.try_get::<i64, _>("share_tickets")? != 0,
             r.try_get::<bool, _>("has_webhook")
                 .or_else(|_| r.try_get::<i64, _>("has_webhook").map(|v| v != 0))?,
+            r.try_get("tier_id")?,
         ))
     })
     .collect()

@@ -39,6 +39,34 @@ async fn admins_edit_desk_settings_in_the_page(backend: Backend) {
         "{again}"
     );
     assert!(again.contains("name=\"paused_fixed\" checked"), "{again}");
+    // Organizations get a tier from the list; on Agency their requests are shared.
+    let tier_form = again
+        .split("action=\"/desk/settings/organizations/")
+        .find_map(|rest| rest.split_once("/tier\"").map(|(id, _)| id.to_string()))
+        .unwrap_or_else(|| panic!("no tier form: {again}"));
+    let r = d
+        .app
+        .post_form(
+            &format!("/desk/settings/organizations/{tier_form}/tier"),
+            &[("tier", "tier-agency")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let after = d.app.get_page("/desk/settings").await.text;
+    assert!(after.contains("now served under Agency"), "{after}");
+    assert!(
+        after.contains("<option value=\"tier-agency\" selected>"),
+        "{after}"
+    );
+    assert!(
+        after.contains("Stop sharing"),
+        "Agency turns sharing on: {after}"
+    );
+    let n = d
+        .file(&d.alice, "Served as Agency", serde_json::json!({}))
+        .await;
+    let t = d.get(&d.agent, &format!("/api/tickets/{n}")).await.json();
+    assert_eq!(t["tier"]["name"], "Agency", "{t}");
     // Staff navigate the desk, not the customer portal.
     assert!(page.text.contains("Desk settings") && !page.text.contains("My requests"));
 
