@@ -35,6 +35,14 @@ pub fn capability() -> Capability {
         pages: axum::Router::new()
             .route("/sla", get(pages::show))
             .route("/sla/tiers/{id}", axum::routing::post(pages::save_tier))
+            .route(
+                "/sla/calendars",
+                axum::routing::post(pages::create_calendar),
+            )
+            .route(
+                "/sla/calendars/{id}",
+                axum::routing::post(pages::save_calendar),
+            )
             .route("/reports/sla", get(report_pages::page))
             .route("/reports/sla.csv", get(report_pages::csv)),
         api: api::router(),

@@ -1,6 +1,7 @@
 //! The SLA page (`/sla`): every tier with its targets, calendar and breach actions, every
-//! calendar with its hours and holidays. Admins change a tier's targets and warning share in
-//! a plain form — and choose whether open tickets move to the change — without JavaScript.
+//! calendar with its hours and holidays. Admins change a tier's targets and warning share —
+//! choosing whether open tickets move to the change — and add or change calendars, in plain
+//! forms without JavaScript.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use tower_sessions::Session;
 
+use crate::hours::{Holiday, OpenSpan};
 use crate::policy::{
-    BreachActionsInput, Calendar, PRIORITIES, Targets, Tier, TierInput, TierUpdate,
+    BreachActionsInput, Calendar, CalendarInput, PRIORITIES, Targets, Tier, TierInput, TierUpdate,
 };
 use crate::service;
 use opsdesk_core::error::AppError;
@@ -163,4 +165,184 @@ pub async fn save_tier(
 /// The form value of a tier's target (used by the template).
 pub fn target_value(tier: &Tier, priority: &str, which: &str) -> String {
     minutes(tier.targets.get(priority), which)
+}
+
+/// Weekly hours as a form shows them: one span per line, `mon 09:00-17:00`.
+pub fn hours_text(c: &Calendar) -> String {
+    c.hours
+        .iter()
+        .map(|h| format!("{} {}-{}", h.day, h.from, h.to))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Holidays as a form shows them: one per line, `2026-12-24 Christmas Eve` or `12-25`.
+pub fn holidays_text(c: &Calendar) -> String {
+    c.holidays
+        .iter()
+        .map(|h| format!("{} {}", h.date, h.name).trim().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads a calendar form: weekly hours one span per line (`mon 09:00-17:00`), holidays one per
+/// line (`2026-12-24 Christmas Eve`). Lines that do not have that shape are refused by line;
+/// the spans themselves are checked by the service.
+pub fn calendar_from_form(f: &BTreeMap<String, String>) -> Result<CalendarInput, AppError> {
+    let mut fields = opsdesk_core::error::Fields::default();
+    let mut hours = Vec::new();
+    for (i, line) in f
+        .get("hours")
+        .map(String::as_str)
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let parsed = line
+            .split_once(char::is_whitespace)
+            .and_then(|(day, span)| {
+                let (from, to) = span.trim().split_once('-')?;
+                Some(OpenSpan {
+                    day: day.trim().to_lowercase(),
+                    from: from.trim().to_string(),
+                    to: to.trim().to_string(),
+                })
+            });
+        match parsed {
+            Some(s) => hours.push(s),
+            None => fields.add(
+                &format!("hours line {}", i + 1),
+                "write a day and a span, e.g. mon 09:00-17:00",
+            ),
+        }
+    }
+    let holidays = f
+        .get("holidays")
+        .map(String::as_str)
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (date, name) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            Holiday {
+                date: date.to_string(),
+                name: name.trim().to_string(),
+            }
+        })
+        .collect();
+    fields.finish()?;
+    Ok(CalendarInput {
+        name: f.get("name").cloned().unwrap_or_default(),
+        time_zone: f.get("time_zone").cloned().unwrap_or_default(),
+        hours,
+        holidays,
+    })
+}
+
+/// After a calendar form: back to the page with a flash, or the page again with the problem.
+async fn calendar_done<T>(
+    state: &AppState,
+    session: &Session,
+    me: &PageUser,
+    outcome: Result<T, AppError>,
+    saved: impl FnOnce(T) -> String,
+) -> PageResult {
+    match outcome {
+        Ok(v) => {
+            flash(session, saved(v)).await;
+            Ok(Redirect::to("/sla#calendars").into_response())
+        }
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            let mut problem = e.message.clone();
+            for (field, p) in &e.fields {
+                problem.push_str(&format!(" {field}: {p}."));
+            }
+            let page = render(state, session, me, Some(problem)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub async fn create_calendar(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    ApiForm(f): ApiForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let outcome = match calendar_from_form(&f) {
+        Ok(input) => service::create_calendar(&state.db, &me.actor(), me.user(), input).await,
+        Err(e) => Err(e),
+    };
+    calendar_done(&state, &session, &me, outcome, |c| {
+        format!("Added the calendar {}.", c.name)
+    })
+    .await
+}
+
+pub async fn save_calendar(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(f): ApiForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let outcome = match calendar_from_form(&f) {
+        Ok(input) => service::update_calendar(&state.db, &me.actor(), me.user(), &id, input).await,
+        Err(e) => Err(e),
+    };
+    calendar_done(&state, &session, &me, outcome, |c| {
+        format!(
+            "Saved {}; {} open tickets count in the new hours from now on.",
+            c.calendar.name, c.open_tickets_updated
+        )
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn calendar_forms_read_a_span_per_line() {
+        let f = form(&[
+            ("name", "EU team"),
+            ("time_zone", "Europe/Berlin"),
+            ("hours", "Mon 09:00-17:00\n\n  sun 22:00 - 06:00 \n"),
+            ("holidays", "2026-12-24 Christmas Eve\n12-25\n"),
+        ]);
+        let c = calendar_from_form(&f).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.hours.len(), 2);
+        assert_eq!(
+            (
+                c.hours[0].day.as_str(),
+                c.hours[0].from.as_str(),
+                c.hours[0].to.as_str()
+            ),
+            ("mon", "09:00", "17:00")
+        );
+        assert_eq!(
+            (c.hours[1].from.as_str(), c.hours[1].to.as_str()),
+            ("22:00", "06:00")
+        );
+        assert_eq!(c.holidays[0].name, "Christmas Eve");
+        assert_eq!(
+            (c.holidays[1].date.as_str(), c.holidays[1].name.as_str()),
+            ("12-25", "")
+        );
+        let bad = calendar_from_form(&form(&[("hours", "mon 09:00-17:00\nweekdays")]));
+        let e = bad.err().unwrap_or_else(|| panic!("accepted"));
+        assert!(e.fields.contains_key("hours line 2"), "{:?}", e.fields);
+    }
 }

@@ -470,4 +470,74 @@ async fn the_sla_page_shows_tiers_and_lets_admins_change_targets(backend: Backen
         "emptied: best effort"
     );
     assert_eq!(agency["shared_space"], true, "kept");
+
+    // Calendars: added and changed in the page, bad lines refused by line.
+    let r = app
+        .post_form(
+            "/sla/calendars",
+            &[
+                ("name", "US team"),
+                ("time_zone", "America/New_York"),
+                ("hours", "weekdays 9 to 5"),
+                ("holidays", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("hours line 1"), "{}", r.text);
+    let r = app
+        .post_form(
+            "/sla/calendars",
+            &[
+                ("name", "US team"),
+                ("time_zone", "America/Gotham"),
+                ("hours", "mon 09:00-17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("time_zone"), "{}", r.text);
+    let r = app
+        .post_form(
+            "/sla/calendars",
+            &[
+                ("name", "US team"),
+                ("time_zone", "America/New_York"),
+                ("hours", "mon 09:00-17:00\ntue 09:00-17:00"),
+                ("holidays", "11-26 Thanksgiving"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = app
+        .post_form(
+            "/sla/calendars/cal-office",
+            &[
+                ("name", "Office hours"),
+                ("time_zone", "UTC"),
+                ("hours", "mon 08:00-18:00\nfri 08:00-16:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = app.get_page("/sla").await.text;
+    assert!(
+        page.contains("Saved Office hours; 0 open tickets"),
+        "{page}"
+    );
+    let calendars = app.get_with_token("/api/calendars", &token).await.json();
+    let named = |n: &str| {
+        calendars
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == n))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {n}: {calendars}"))
+    };
+    assert_eq!(named("US team")["holidays"][0]["name"], "Thanksgiving");
+    assert_eq!(named("US team")["hours"].as_array().map(Vec::len), Some(2));
+    assert_eq!(named("Office hours")["weekly_open_minutes"], 18 * 60);
+    assert!(
+        page.contains("mon 08:00-18:00"),
+        "the form shows the hours as saved"
+    );
 }
