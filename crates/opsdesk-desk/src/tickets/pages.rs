@@ -18,7 +18,7 @@ use super::queries::{self, ListQuery};
 use super::service::{
     self, LinkedTicket, MessageInput, TicketDetail, TicketPatch, TransitionInput,
 };
-use super::store::Sort;
+use super::store::{InboxRow, Sort};
 use crate::mail::Delivery;
 use opsdesk_core::accounts::User;
 use opsdesk_core::error::AppError;
@@ -128,7 +128,7 @@ fn parse_sort(s: &str) -> Result<Sort, AppError> {
     }
 }
 
-fn row(t: Ticket, calendars: Option<&CalendarSet>, now: i64) -> Row {
+fn row(t: InboxRow, calendars: Option<&CalendarSet>, now: i64) -> Row {
     let target = t.sla_due.as_ref().zip(calendars).map(|(d, cals)| {
         let c = cals.countdown(d.calendar_id.as_deref(), &d.due, now);
         (c.label(), c.urgency.as_str(), when(c.due_at))
@@ -137,12 +137,12 @@ fn row(t: Ticket, calendars: Option<&CalendarSet>, now: i64) -> Row {
         target,
         number: t.number,
         subject: t.subject,
-        requester: t.requester.email,
-        category: t.category.map(|c| c.name).unwrap_or_default(),
+        requester: t.requester_email,
+        category: t.category.unwrap_or_default(),
         state: t.state.label(),
         state_key: t.state.as_str(),
         priority: t.priority.as_str(),
-        assignee: t.assignee.map(|a| a.name).unwrap_or_default(),
+        assignee: t.assignee_name.unwrap_or_default(),
         updated: when(t.updated_at),
         security: t.security,
     }
@@ -171,7 +171,7 @@ pub async fn inbox(
         due: Some(q.due.clone()).filter(|s| !s.is_empty()),
     };
     let filter = queries::filter_for(&state.db, me.user(), &query).await?;
-    let (items, next) = queries::page(&state.db, &filter, PAGE).await?;
+    let (items, next) = queries::inbox_page(&state.db, &filter, PAGE).await?;
     // Calendars are read only when a row has a deadline to count down to.
     let calendars = if items.iter().any(|t| t.sla_due.is_some()) {
         Some(CalendarSet::cached(&state.db).await?)
@@ -432,7 +432,7 @@ async fn ticket_page(
         .await?
         .into_iter()
         .filter(|t| t.number != ticket.number)
-        .map(|t| row(t, None, 0))
+        .map(|t| row(t.into(), None, 0))
         .collect();
     let title = format!("#{} {}", ticket.number, ticket.subject);
     let shell = Shell::load(state, session, Some(me), &title, "desk").await;

@@ -101,6 +101,23 @@ pub async fn page(
     Ok((items, next))
 }
 
+/// One page of the inbox's rows matching `f` and the cursor of the next page, if any.
+pub async fn inbox_page(
+    db: &Db,
+    f: &store::ListFilter,
+    limit: i64,
+) -> Result<(Vec<store::InboxRow>, Option<(i64, i64)>), AppError> {
+    let limit = limit.clamp(1, 200);
+    let mut items = store::list_inbox(db, f, limit + 1).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|t| (t.sort_key(f.sort), t.number))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
 pub async fn list(
     db: &Db,
     viewer: &User,
