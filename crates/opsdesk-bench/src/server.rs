@@ -85,7 +85,8 @@ async fn spawn(
         .with_context(|| format!("starting {}", binary.display()))?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Generous: a server started on a large, freshly loaded desk may take a while.
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(r) = client.get(format!("{base}/api/health")).send().await
             && r.status().is_success()

@@ -23,44 +23,68 @@ macro_rules! ticket_columns {
      c.name AS category_name, c.security AS category_security, c.position AS category_position, \
      r.email AS requester_email, r.name AS requester_name, o.name AS organization_name, \
      COALESCE(o.share_tickets, 0) AS organization_shared, \
-     a.email AS assignee_email, a.name AS assignee_name, \
-     s.due_at AS sla_due_at, s.calendar_id AS sla_calendar_id, s.warn_percent AS sla_warn_percent, \
-     CASE WHEN s.due_at = s.first_due_at THEN s.first_target_ms \
-       WHEN s.due_at = s.next_due_at THEN s.next_target_ms \
-       ELSE s.resolution_target_ms END AS sla_target_ms"
+     a.email AS assignee_email, a.name AS assignee_name"
     };
 }
 
-/// The people, category, organization and SLA deadline a ticket row is shown with.
+/// The people, category and organization a ticket row is shown with.
 macro_rules! ticket_joins {
     () => {
         " JOIN users r ON r.id = t.requester_id \
          LEFT JOIN ticket_categories c ON c.id = t.category_id \
          LEFT JOIN organizations o ON o.id = t.organization_id \
-         LEFT JOIN users a ON a.id = t.assignee_id \
-         LEFT JOIN ticket_sla s ON s.ticket_id = t.id"
+         LEFT JOIN users a ON a.id = t.assignee_id"
     };
 }
 
-const TICKET_SELECT: &str = concat!(ticket_columns!(), " FROM tickets t", ticket_joins!());
-
-/// The columns an inbox row shows (a page of 50 decodes far fewer values than full tickets).
-macro_rules! inbox_columns {
+/// A row's nearest SLA deadline (with [`sla_join`]): only read where it is shown or sorted by,
+/// so other lists keep the plans they had without it.
+macro_rules! sla_columns {
     () => {
-        "SELECT t.number, t.subject, t.state, t.priority, t.security, t.updated_at, \
-     c.name AS category_name, r.email AS requester_email, a.name AS assignee_name, \
-     s.due_at AS sla_due_at, s.calendar_id AS sla_calendar_id, s.warn_percent AS sla_warn_percent, \
+        ", s.due_at AS sla_due_at, s.calendar_id AS sla_calendar_id, \
+     s.warn_percent AS sla_warn_percent, \
      CASE WHEN s.due_at = s.first_due_at THEN s.first_target_ms \
        WHEN s.due_at = s.next_due_at THEN s.next_target_ms \
        ELSE s.resolution_target_ms END AS sla_target_ms"
     };
 }
 
-const INBOX_SELECT: &str = concat!(inbox_columns!(), " FROM tickets t", ticket_joins!());
+macro_rules! sla_join {
+    () => {
+        " LEFT JOIN ticket_sla s ON s.ticket_id = t.id"
+    };
+}
+
+const TICKET_SELECT: &str = concat!(ticket_columns!(), " FROM tickets t", ticket_joins!());
+const TICKET_SELECT_SLA: &str = concat!(
+    ticket_columns!(),
+    sla_columns!(),
+    " FROM tickets t",
+    ticket_joins!(),
+    sla_join!()
+);
+
+/// The columns an inbox row shows (a page of 50 decodes far fewer values than full tickets).
+macro_rules! inbox_columns {
+    () => {
+        "SELECT t.number, t.subject, t.state, t.priority, t.security, t.updated_at, \
+     c.name AS category_name, r.email AS requester_email, a.name AS assignee_name"
+    };
+}
+
+const INBOX_SELECT: &str = concat!(
+    inbox_columns!(),
+    sla_columns!(),
+    " FROM tickets t",
+    ticket_joins!(),
+    sla_join!()
+);
 const INBOX_SELECT_FTS: &str = concat!(
     inbox_columns!(),
+    sla_columns!(),
     " FROM ticket_fts f JOIN tickets t ON t.number = f.rowid",
-    ticket_joins!()
+    ticket_joins!(),
+    sla_join!()
 );
 
 /// A ticket as one row of the inbox shows it.
@@ -131,6 +155,13 @@ const TICKET_SELECT_FTS: &str = concat!(
     " FROM ticket_fts f JOIN tickets t ON t.number = f.rowid",
     ticket_joins!()
 );
+const TICKET_SELECT_FTS_SLA: &str = concat!(
+    ticket_columns!(),
+    sla_columns!(),
+    " FROM ticket_fts f JOIN tickets t ON t.number = f.rowid",
+    ticket_joins!(),
+    sla_join!()
+);
 
 fn decode<T>(what: &str, raw: &str, parsed: Option<T>) -> Result<T, sqlx::Error> {
     parsed.ok_or_else(|| sqlx::Error::Decode(format!("unknown {what} {raw:?}").into()))
@@ -190,7 +221,15 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         resolved_at: row.try_get("resolved_at")?,
         closed_at: row.try_get("closed_at")?,
         organization_shared: row.try_get::<i64, _>("organization_shared")? != 0,
+        sla_due: None,
+    })
+}
+
+/// [`ticket_from_row`] for rows read with [`sla_columns`].
+fn ticket_with_sla_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
+    Ok(Ticket {
         sla_due: sla_due_from_row(row)?,
+        ..ticket_from_row(row)?
     })
 }
 
@@ -733,8 +772,14 @@ pub fn sort_key(t: &Ticket, sort: Sort) -> i64 {
 }
 
 pub async fn list(db: &Db, f: &ListFilter, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
-    let rows = list_rows(db, f, limit, (TICKET_SELECT, TICKET_SELECT_FTS)).await?;
-    rows.iter().map(ticket_from_row).collect()
+    if f.deadlines_only() {
+        let selects = (TICKET_SELECT_SLA, TICKET_SELECT_FTS_SLA);
+        let rows = list_rows(db, f, limit, selects).await?;
+        rows.iter().map(ticket_with_sla_from_row).collect()
+    } else {
+        let rows = list_rows(db, f, limit, (TICKET_SELECT, TICKET_SELECT_FTS)).await?;
+        rows.iter().map(ticket_from_row).collect()
+    }
 }
 
 /// The inbox's rows: [`list`] reading only what a row of the inbox shows.
