@@ -83,7 +83,8 @@ struct TicketPage {
     draft: String,
 }
 
-fn label(s: TicketState) -> &'static str {
+/// Where a request stands, as customers see it (the portal and their organization's channel).
+pub(crate) fn label(s: TicketState) -> &'static str {
     // Customers see where their request stands, not the team's internal steps.
     match s {
         TicketState::New => "Received",

@@ -118,12 +118,14 @@ pub async fn message(
     post(tx, &About::of(t), "ticket.message", text, now).await
 }
 
-/// A move of the flow.
+/// A move of the flow, as the customer sees it: the team's internal steps (triaged,
+/// reproducing, …) are all "In progress", so only a change the customer would see is posted.
 pub async fn moved(tx: &mut Tx, t: &Ticket, to: State, now: i64) -> Result<(), sqlx::Error> {
-    if to == t.state {
+    let (before, after) = (crate::portal::label(t.state), crate::portal::label(to));
+    if before == after {
         return Ok(());
     }
-    let text = format!("#{} {} is now {}", t.number, t.subject, to.label());
+    let text = format!("#{} {} is now {after}", t.number, t.subject);
     post(tx, &About::of(t), "ticket.state", text, now).await
 }
 

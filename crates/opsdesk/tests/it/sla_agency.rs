@@ -126,7 +126,28 @@ async fn an_agency_organization_shares_its_work_and_gets_its_updates(backend: Ba
             .is_some_and(|t| t.contains("support team"))
     );
     assert_eq!(hooks[3]["ticket"]["number"], n);
+    assert!(
+        hooks[3]["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("is now In progress")),
+        "customers' words, not the team's steps: {hooks:?}"
+    );
     assert!(!format!("{hooks:?}").contains("SECRET"), "{hooks:?}");
+    // A further internal step (still "In progress" for the customer) is not posted.
+    let r = d
+        .step(
+            n,
+            json!({"to": "reproducing", "outcome": "reproduced", "steps": "Deploy twice"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    drain(&d.app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        posted(&got, 4).await.len(),
+        4,
+        "no post for an internal step"
+    );
 
     // The shared space: open work, who handles it, the organization's contacts.
     let c = TestAppClient::new(&d.app);
