@@ -123,6 +123,7 @@ pub async fn create_calendar(
     )
     .await?;
     tx.commit().await?;
+    crate::ticket::CalendarSet::forget(db);
     Ok(Calendar::from_spec(row.id, row.name, spec, &hours))
 }
 
@@ -156,6 +157,7 @@ pub async fn update_calendar(
         .await
         .map_err(|e| on_unique(e, "name", "is already used by another calendar"))?;
     tx.commit().await?;
+    crate::ticket::CalendarSet::forget(db);
     let moved = crate::apply::apply_calendar(db, &row.id, &old, &hours, now).await?;
     let mut tx = db.begin().await?;
     audit::store::append(

@@ -281,21 +281,39 @@ pub struct CalendarSet {
 /// rarely; a changed one reaches the inbox's countdowns within this time).
 const CALENDARS_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
 
-static CALENDARS: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<CalendarSet>)>> =
-    std::sync::Mutex::new(None);
+type CachedCalendars = (usize, std::time::Instant, std::sync::Arc<CalendarSet>);
+
+/// Loaded calendar sets by database ([`Db::identity`]).
+static CALENDARS: std::sync::Mutex<Vec<CachedCalendars>> = std::sync::Mutex::new(Vec::new());
 
 impl CalendarSet {
-    /// The calendars as of at most [`CALENDARS_FRESH`] ago (shared by every request).
+    /// The database's calendars as of at most [`CALENDARS_FRESH`] ago (shared by every
+    /// request; a change made by this process is seen at once, see [`CalendarSet::forget`]).
     pub async fn cached(db: &Db) -> Result<std::sync::Arc<CalendarSet>, sqlx::Error> {
-        if let Some((at, set)) = CALENDARS.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
-            && at.elapsed() < CALENDARS_FRESH
+        let key = db.identity();
         {
-            return Ok(set.clone());
+            let cache = CALENDARS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, _, set)) = cache
+                .iter()
+                .find(|(k, at, _)| *k == key && at.elapsed() < CALENDARS_FRESH)
+            {
+                return Ok(set.clone());
+            }
         }
         let set = std::sync::Arc::new(CalendarSet::load(db).await?);
-        *CALENDARS.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((std::time::Instant::now(), set.clone()));
+        let mut cache = CALENDARS.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(k, at, _)| *k != key && at.elapsed() < CALENDARS_FRESH);
+        cache.push((key, std::time::Instant::now(), set.clone()));
         Ok(set)
+    }
+
+    /// Drops the database's cached calendars (after a calendar changed).
+    pub fn forget(db: &Db) {
+        let key = db.identity();
+        CALENDARS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(k, _, _)| *k != key);
     }
 
     pub async fn load(db: &Db) -> Result<CalendarSet, sqlx::Error> {

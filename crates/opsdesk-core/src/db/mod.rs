@@ -92,6 +92,12 @@ impl Db {
         })
     }
 
+    /// An identity of this database handle, shared by its clones: the key of per-database
+    /// caches in a process that holds several (tests do).
+    pub fn identity(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.batcher) as usize
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
