@@ -119,31 +119,48 @@ where
     row.as_ref().map(from_row).transpose()
 }
 
+/// Runs `sql` with a whole row bound in column order: ticket, tier, calendar, priority, warning
+/// share, the three targets, clocks, the three deadlines, due_at, timer_at, updated_at.
+async fn write_row(
+    tx: &mut Tx,
+    sql: &'static str,
+    row: &SlaRow,
+    d: &Deadlines,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sql)
+        .bind(&row.ticket_id)
+        .bind(&row.tier_id)
+        .bind(row.calendar_id.as_deref())
+        .bind(row.priority)
+        .bind(row.warn_percent)
+        .bind(row.targets.first_response)
+        .bind(row.targets.next_response)
+        .bind(row.targets.resolution)
+        .bind(&row.clocks)
+        .bind(d.first_response)
+        .bind(d.next_response)
+        .bind(d.resolution)
+        .bind(d.due_at)
+        .bind(d.timer_at)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert(tx: &mut Tx, row: &SlaRow, d: &Deadlines, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    write_row(
+        tx,
         "INSERT INTO ticket_sla (ticket_id, tier_id, calendar_id, priority, warn_percent, \
          first_target_ms, next_target_ms, resolution_target_ms, clocks, first_due_at, next_due_at, \
          resolution_due_at, due_at, timer_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        row,
+        d,
+        now,
     )
-    .bind(&row.ticket_id)
-    .bind(&row.tier_id)
-    .bind(row.calendar_id.as_deref())
-    .bind(row.priority)
-    .bind(row.warn_percent)
-    .bind(row.targets.first_response)
-    .bind(row.targets.next_response)
-    .bind(row.targets.resolution)
-    .bind(&row.clocks)
-    .bind(d.first_response)
-    .bind(d.next_response)
-    .bind(d.resolution)
-    .bind(d.due_at)
-    .bind(d.timer_at)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 pub async fn update(
@@ -197,30 +214,17 @@ pub async fn update_policy(
     d: &Deadlines,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    write_row(
+        tx,
         "UPDATE ticket_sla SET tier_id = $2, calendar_id = $3, priority = $4, warn_percent = $5, \
          first_target_ms = $6, next_target_ms = $7, resolution_target_ms = $8, clocks = $9, \
          first_due_at = $10, next_due_at = $11, resolution_due_at = $12, due_at = $13, \
          timer_at = $14, updated_at = $15 WHERE ticket_id = $1",
+        row,
+        d,
+        now,
     )
-    .bind(&row.ticket_id)
-    .bind(&row.tier_id)
-    .bind(row.calendar_id.as_deref())
-    .bind(row.priority)
-    .bind(row.warn_percent)
-    .bind(row.targets.first_response)
-    .bind(row.targets.next_response)
-    .bind(row.targets.resolution)
-    .bind(&row.clocks)
-    .bind(d.first_response)
-    .bind(d.next_response)
-    .bind(d.resolution)
-    .bind(d.due_at)
-    .bind(d.timer_at)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// One open ticket of a tier, as a policy change needs it.

@@ -8,6 +8,7 @@ pub mod filing;
 pub mod flow;
 pub mod followup;
 pub mod input;
+pub mod list_store;
 pub mod merge;
 pub mod model;
 pub mod org_feed;

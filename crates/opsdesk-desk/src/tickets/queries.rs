@@ -91,14 +91,25 @@ pub async fn page(
     limit: i64,
 ) -> Result<(Vec<Ticket>, Option<(i64, i64)>), AppError> {
     let limit = limit.clamp(1, 200);
-    let mut items = store::list(db, f, limit + 1).await?;
+    let items = store::list(db, f, limit + 1).await?;
+    Ok(split_page(items, limit, |t| {
+        (store::sort_key(t, f.sort), t.number)
+    }))
+}
+
+/// `limit` of `items` (read with one more) and, when there was more, the cursor after them.
+fn split_page<T>(
+    mut items: Vec<T>,
+    limit: i64,
+    cursor: impl Fn(&T) -> (i64, i64),
+) -> (Vec<T>, Option<(i64, i64)>) {
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|t| (store::sort_key(t, f.sort), t.number))
+        items.last().map(cursor)
     } else {
         None
     };
-    Ok((items, next))
+    (items, next)
 }
 
 /// One page of the inbox's rows matching `f` and the cursor of the next page, if any.
@@ -108,14 +119,8 @@ pub async fn inbox_page(
     limit: i64,
 ) -> Result<(Vec<store::InboxRow>, Option<(i64, i64)>), AppError> {
     let limit = limit.clamp(1, 200);
-    let mut items = store::list_inbox(db, f, limit + 1).await?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|t| (t.sort_key(f.sort), t.number))
-    } else {
-        None
-    };
-    Ok((items, next))
+    let items = store::list_inbox(db, f, limit + 1).await?;
+    Ok(split_page(items, limit, |t| (t.sort_key(f.sort), t.number)))
 }
 
 pub async fn list(
