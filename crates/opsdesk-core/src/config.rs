@@ -34,6 +34,27 @@ pub struct Config {
     pub mail: MailConfig,
     pub smtp: SmtpConfig,
     pub sla: SlaConfig,
+    pub monitoring: MonitoringConfig,
+}
+
+/// Heartbeat checks (and, later, uptime checks).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// Bytes of a ping's body kept in the log (announced in the `Ping-Body-Limit` header);
+    /// longer bodies are cut, never refused.
+    pub ping_body_limit: usize,
+    /// Log lines kept per check; older ones are pruned every few minutes.
+    pub pings_kept: i64,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        MonitoringConfig {
+            ping_body_limit: 100_000,
+            pings_kept: 1_000,
+        }
+    }
 }
 
 /// SLA warnings and breaches.
@@ -217,6 +238,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             smtp: SmtpConfig::default(),
             sla: SlaConfig::default(),
+            monitoring: MonitoringConfig::default(),
         }
     }
 }
@@ -280,7 +302,7 @@ impl Config {
     }
 
     /// Names of the configuration keys (top level), used to pick our variables out of the environment.
-    pub const KEYS: [&'static str; 13] = [
+    pub const KEYS: [&'static str; 15] = [
         "listen",
         "data_dir",
         "database_url",
@@ -294,6 +316,8 @@ impl Config {
         "jobs",
         "mail",
         "smtp",
+        "sla",
+        "monitoring",
     ];
 
     /// The database URL in force: the configured one, or SQLite under the data directory.

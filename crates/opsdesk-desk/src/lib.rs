@@ -94,6 +94,7 @@ pub fn capability() -> Capability {
             .merge(tickets::policy_api::router())
             .merge(mail::api::router())
             .merge(portal::orgs::router()),
+        ..Default::default()
     }
 }
 

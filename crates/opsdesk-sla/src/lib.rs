@@ -46,6 +46,7 @@ pub fn capability() -> Capability {
             .route("/reports/sla", get(report_pages::page))
             .route("/reports/sla.csv", get(report_pages::csv)),
         api: api::router(),
+        ..Default::default()
     }
 }
 

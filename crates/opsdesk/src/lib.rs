@@ -86,6 +86,7 @@ impl App {
         opsdesk_desk::prepare(&db).await?;
         let mut registry = jobs::platform_registry();
         opsdesk_desk::register_jobs(&mut registry, &config);
+        opsdesk_ops::register_jobs(&mut registry, &config);
         let runner = Runner::new(db.clone(), registry, &id);
         let setup_done = opsdesk_core::setup::is_complete(&db).await?;
         let state = AppState::new(
@@ -99,10 +100,12 @@ impl App {
             setup_done,
         )
         .with_nav(opsdesk_desk::nav())
-        .with_nav(opsdesk_sla::nav());
+        .with_nav(opsdesk_sla::nav())
+        .with_nav(opsdesk_ops::nav());
+        let ops = opsdesk_ops::capability(&state.db, &state.config);
         let router = web::router(
             state.clone(),
-            vec![opsdesk_desk::capability(), opsdesk_sla::capability()],
+            vec![opsdesk_desk::capability(), opsdesk_sla::capability(), ops],
         );
         Ok(App {
             listener,
@@ -189,6 +192,11 @@ impl App {
                 shutdown_tx.subscribe(),
             )));
         }
+        tasks.push(opsdesk_ops::background(
+            &state.db,
+            &state.leadership,
+            shutdown_tx.subscribe(),
+        ));
         tasks.push(tokio::spawn(telemetry::upkeep(
             state.metrics.clone(),
             shutdown_tx.subscribe(),

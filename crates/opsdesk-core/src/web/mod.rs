@@ -64,6 +64,9 @@ fn pages() -> Router<AppState> {
 pub struct Capability {
     pub pages: Router<AppState>,
     pub api: utoipa_axum::router::OpenApiRouter<AppState>,
+    /// Machine endpoints of other tools' wire formats (heartbeat pings): no sessions, CSRF
+    /// checks or per-IP rate limits, only the request context, metrics and panic guard.
+    pub compat: Router<AppState>,
 }
 
 /// The whole application: platform pages and API plus the capabilities', wrapped in the
@@ -71,10 +74,26 @@ pub struct Capability {
 pub fn router(state: AppState, capabilities: Vec<Capability>) -> Router {
     let mut api_routes = api::router();
     let mut extra = Router::new();
+    let mut compat = Router::new();
     for c in capabilities {
         api_routes = api_routes.merge(c.api);
         extra = extra.merge(c.pages);
+        compat = compat.merge(c.compat);
     }
+    let compat = compat
+        .layer(from_fn(middleware::track_metrics))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(from_fn_with_state(state.clone(), middleware::context))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("request handler panicked");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            },
+        ))
+        .with_state(state.clone());
     let (api, openapi) = api_routes.split_for_parts();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
@@ -98,7 +117,7 @@ pub fn router(state: AppState, capabilities: Vec<Capability>) -> Router {
         }
     }
     let body_limit = state.config.limits.max_body_bytes;
-    pages()
+    let main = pages()
         .merge(api)
         .merge(extra)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
@@ -135,7 +154,8 @@ pub fn router(state: AppState, capabilities: Vec<Capability>) -> Router {
                 .into_response()
             },
         ))
-        .with_state(state)
+        .with_state(state);
+    compat.merge(main)
 }
 
 fn is_api(path: &str) -> bool {

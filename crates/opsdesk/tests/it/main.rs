@@ -22,6 +22,7 @@ mod desk_search;
 mod desk_settings;
 mod desk_triage;
 mod desk_uploads;
+mod heartbeats;
 mod jobs;
 mod mail;
 mod mail_channels;
