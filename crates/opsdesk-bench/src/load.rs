@@ -20,6 +20,8 @@ pub enum Workload {
     Inbox,
     /// Ticket search through the API (needs the seeded desk).
     Search,
+    /// Heartbeat success pings (`GET /ping/<uuid>`) spread over the bench's checks.
+    Pings,
 }
 
 /// What requests carry: a read-write API token and a signed-in session cookie.
@@ -27,6 +29,8 @@ pub enum Workload {
 pub struct Auth {
     pub token: String,
     pub cookie: String,
+    /// Ping URLs' UUIDs of the heartbeat checks (for `pings`).
+    pub checks: std::sync::Arc<Vec<String>>,
 }
 
 /// Search queries the `search` workload rotates through (words of the seeded vocabulary).
@@ -40,7 +44,7 @@ const QUERIES: [&str; 6] = [
 ];
 
 impl Workload {
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::Ceiling,
         Workload::Health,
         Workload::Login,
@@ -49,6 +53,7 @@ impl Workload {
         Workload::Email,
         Workload::Inbox,
         Workload::Search,
+        Workload::Pings,
     ];
 
     /// Whether the workload reads the seeded desk (100k tickets).
@@ -70,6 +75,7 @@ impl Workload {
             Workload::Email => "email",
             Workload::Inbox => "inbox",
             Workload::Search => "search",
+            Workload::Pings => "pings",
         }
     }
 }
@@ -113,6 +119,14 @@ async fn once(client: &reqwest::Client, base: &str, w: Workload, auth: &Auth, i:
         Workload::Search => client
             .get(format!("{base}/api/tickets?limit=50&q={}", QUERIES[i % QUERIES.len()]))
             .bearer_auth(&auth.token),
+        Workload::Pings => {
+            let uuid = auth
+                .checks
+                .get(i.wrapping_mul(7_919) % auth.checks.len().max(1))
+                .map(String::as_str)
+                .unwrap_or("00000000-0000-0000-0000-000000000000");
+            client.get(format!("{base}/ping/{uuid}"))
+        }
     };
     match req.send().await {
         Ok(r) => {

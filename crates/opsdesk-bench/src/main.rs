@@ -4,7 +4,8 @@
 //!
 //!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [--keep-data DIR] [WORKLOAD ...]
 //!
-//! Workloads: ceiling, health, login, api-me, tickets, email, inbox, search, sla (default: all).
+//! Workloads: ceiling, health, login, api-me, tickets, email, inbox, search, pings, sla (default:
+//! all). `pings` sends success pings spread over `--checks` heartbeat checks.
 //! `inbox`, `search` and `sla` run against a desk seeded with `--seed-tickets` tickets
 //! (`opsdesk seed`). `sla` times the SLA sweep's search for due timers and applying a changed
 //! tier to its open tickets (through `opsdesk sla due/apply --json`).
@@ -46,8 +47,11 @@ struct Args {
     /// Messages loaded (in all) before the inbox and search workloads.
     #[arg(long, default_value_t = 500_000)]
     seed_messages: u64,
-    /// Workloads to run: ceiling, health, login, api-me, tickets, email, inbox, search, sla
-    /// (default: all).
+    /// Heartbeat checks created before the pings workload.
+    #[arg(long, default_value_t = 10_000)]
+    checks: usize,
+    /// Workloads to run: ceiling, health, login, api-me, tickets, email, inbox, search, pings,
+    /// sla (default: all).
     workloads: Vec<String>,
 }
 
@@ -60,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
     for name in args.workloads.iter().filter(|w| *w != "sla") {
         selected.push(Workload::parse(name).ok_or_else(|| {
             anyhow::anyhow!(
-                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, email, inbox, search or sla"
+                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, email, inbox, search, pings or sla"
             )
         })?);
     }
@@ -82,9 +86,15 @@ async fn main() -> anyhow::Result<()> {
     // Idle memory is read before the sign-in below: one argon2 hash grows the heap by ~20 MiB
     // that the allocator keeps, which is not what an idle server holds.
     let idle_rss = srv.rss_kib();
+    let checks = if selected.contains(&Workload::Pings) {
+        srv.heartbeat_checks(args.checks).await?
+    } else {
+        Vec::new()
+    };
     let auth = Auth {
         token,
         cookie: srv.session_cookie().await?,
+        checks: std::sync::Arc::new(checks),
     };
 
     let duration = Duration::from_secs(args.seconds.max(1));
@@ -142,6 +152,10 @@ async fn main() -> anyhow::Result<()> {
             Workload::Email => verdict(r.rps >= 1000.0, "≥ 1,000 messages/s"),
             Workload::Inbox => verdict(r.p95_ms < 50.0, "p95 < 50 ms"),
             Workload::Search => verdict(r.p95_ms < 30.0, "p95 < 30 ms"),
+            Workload::Pings => verdict(
+                r.rps >= 20_000.0 && ratio >= 0.4 && r.p99_ms < 25.0,
+                "≥ 20,000 pings/s, ≥ 0.40 × ceiling, p99 < 25 ms",
+            ),
             Workload::Ceiling => "(reference)".to_string(),
             _ => "-".to_string(),
         };

@@ -1,6 +1,7 @@
 //! Starting the server under test: a release build, a fresh data directory, limits lifted so the
 //! benchmark measures work rather than the rate limiter.
 
+use futures::StreamExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -260,6 +261,52 @@ impl Server {
             );
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Creates `count` heartbeat checks through the Healthchecks-compatible API (with a key from
+    /// `opsdesk checks api-key`); returns their UUIDs.
+    pub async fn heartbeat_checks(&self, count: usize) -> anyhow::Result<Vec<String>> {
+        let out = self
+            .cli()
+            .args(["checks", "api-key", "--name", "bench"])
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "checks api-key failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        eprintln!("creating {count} heartbeat checks …");
+        let client = reqwest::Client::new();
+        let mut uuids = Vec::with_capacity(count);
+        let mut tasks = futures::stream::iter(0..count)
+            .map(|i| {
+                let (client, key, base) = (client.clone(), key.clone(), self.base.clone());
+                async move {
+                    let r = client
+                        .post(format!("{base}/api/v3/checks/"))
+                        .header("x-api-key", key)
+                        .json(&serde_json::json!({
+                            "name": format!("bench job {i}"),
+                            "tags": "bench",
+                            "timeout": 3600,
+                            "grace": 600,
+                        }))
+                        .send()
+                        .await?;
+                    let v: serde_json::Value = r.json().await?;
+                    v["uuid"]
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("creating a check: {v}"))
+                }
+            })
+            .buffer_unordered(32);
+        while let Some(uuid) = tasks.next().await {
+            uuids.push(uuid?);
+        }
+        Ok(uuids)
     }
 
     /// Resident set size of the server process, in KiB.

@@ -68,6 +68,22 @@ pub fn background(
     ))
 }
 
+/// The monitoring metrics' help texts.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "opsdesk_pings_total",
+        "Heartbeat pings recorded (each committed before it was answered)."
+    );
+    metrics::describe_gauge!(
+        "opsdesk_heartbeats",
+        "Heartbeat checks by the status they show (new, up, grace, started, down, paused)."
+    );
+    metrics::describe_gauge!(
+        "opsdesk_heartbeat_up",
+        "1 while a heartbeat check is up (or in grace, or running), 0 when down; by check slug or UUID."
+    );
+}
+
 /// The monitoring navigation entries.
 pub fn nav() -> Vec<opsdesk_core::web::nav::NavItem> {
     use opsdesk_core::web::nav::{Audience, NavItem};

@@ -58,6 +58,44 @@ pub enum Command {
     /// Take in email.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Heartbeat checks: keys of the Healthchecks-compatible API, the ping key, the checks.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// Create a key for the Healthchecks-compatible API (`X-Api-Key`) and print only the key
+    /// (shown this once; stored as a hash). Audited.
+    ApiKey(ApiKeyArgs),
+    /// Print the ping key of slug URLs (`/ping/<ping-key>/<slug>`), making it on first use.
+    PingKey(PingKeyArgs),
+    /// List the checks with their status, last ping and ping URL.
+    List(ChecksListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    /// `write` (read-write) or `read` (read-only: no UUIDs, no changes).
+    #[arg(long, default_value = "write", value_parser = ["write", "read"])]
+    pub scope: String,
+    /// A name to tell keys apart on the settings page.
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PingKeyArgs {
+    /// Replace the key: slug URLs with the old one stop working.
+    #[arg(long)]
+    pub new: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecksListArgs {
+    /// Print JSON (as the API's `GET /api/v3/checks/`) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

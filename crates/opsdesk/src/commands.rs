@@ -60,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Mail(crate::cli::MailCommand::Poll) => return poll(&config).await,
         Command::Sla(cmd) => crate::sla_commands::run(&config, cmd).await?,
+        Command::Checks(cmd) => crate::checks_commands::run(&config, cmd).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

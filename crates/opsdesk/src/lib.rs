@@ -1,6 +1,7 @@
 //! The opsdesk application: builds the store, the router and the background workers from a
 //! configuration, binds the listener, and runs until told to stop. `main` only parses the CLI.
 
+pub mod checks_commands;
 pub mod cli;
 pub mod commands;
 pub mod demo;

@@ -47,6 +47,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             };
             describe();
             opsdesk_desk::describe_metrics();
+            opsdesk_ops::describe_metrics();
             handle
         })
         .clone()

@@ -14,4 +14,5 @@ pub mod service;
 pub mod store;
 pub mod sweep;
 pub mod v3;
+pub mod view;
 pub mod writer;

@@ -649,3 +649,31 @@ pub async fn all_channel_links(
     }
     Ok(out)
 }
+
+/// The newest `per_check` pings of each of these checks, oldest first within a check.
+pub async fn recent_pings(
+    db: &Db,
+    ids: &[&str],
+    per_check: i64,
+) -> Result<Vec<PingRow>, sqlx::Error> {
+    let mut out = Vec::new();
+    let backend = db.backend();
+    for chunk in ids.chunks(200) {
+        let list = placeholders(backend, 2, chunk.len());
+        let sql = format!(
+            "SELECT p.check_id, p.n, p.created, p.kind, p.scheme, p.method, p.remote_addr, p.ua, \
+             NULL AS body, p.body_size, p.exitstatus, p.rid, p.duration_ms \
+             FROM hb_checks c JOIN hb_pings p ON p.check_id = c.id \
+             WHERE p.n > c.n_pings - {first} AND c.id IN ({list}) ORDER BY p.check_id, p.n",
+            first = backend.pick("?", "$1")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(per_check);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(db.read()).await? {
+            out.push(ping_from(&r, false)?);
+        }
+    }
+    Ok(out)
+}

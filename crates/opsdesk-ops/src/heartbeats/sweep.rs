@@ -47,7 +47,14 @@ pub async fn run(
     every: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut tick: u64 = 0;
     loop {
+        if tick.is_multiple_of(15)
+            && let Err(e) = publish_metrics(&db).await
+        {
+            tracing::warn!(error = %e, "cannot read heartbeat states for metrics");
+        }
+        tick += 1;
         if leadership.is_leader() {
             match sweep(&db, now_ms()).await {
                 Ok(0) => {}
@@ -60,4 +67,36 @@ pub async fn run(
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Checks beyond this many are counted by status but get no gauge of their own.
+const GAUGED_CHECKS: usize = 2_000;
+
+/// Publishes the checks' states as gauges (every instance, so any one can be scraped).
+async fn publish_metrics(db: &Db) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let rows = store::list(db, &store::ListFilter::default()).await?;
+    let mut counts = std::collections::BTreeMap::new();
+    for (i, c) in rows.iter().enumerate() {
+        let shown = rules::shown(&c.spec(), &c.state(), now);
+        *counts.entry(shown.as_str()).or_insert(0u64) += 1;
+        if i < GAUGED_CHECKS {
+            let up = match shown {
+                super::model::Shown::Down => 0.0,
+                super::model::Shown::New | super::model::Shown::Paused => continue,
+                _ => 1.0,
+            };
+            let label = if c.slug.is_empty() {
+                c.id.clone()
+            } else {
+                c.slug.clone()
+            };
+            metrics::gauge!("opsdesk_heartbeat_up", "check" => label).set(up);
+        }
+    }
+    for s in ["new", "up", "grace", "started", "down", "paused"] {
+        let n = counts.get(s).copied().unwrap_or(0);
+        metrics::gauge!("opsdesk_heartbeats", "status" => s).set(n as f64);
+    }
+    Ok(())
 }

@@ -192,10 +192,7 @@ async fn every_ping_form_answers_as_healthchecks_does(backend: Backend) {
         curl(&[&m.app.url(&format!("/ping/{key}/backups/start"))]).0,
         200
     );
-    assert_eq!(
-        curl(&[&m.app.url("/ping/wrongkey/backups")]).0,
-        404
-    );
+    assert_eq!(curl(&[&m.app.url("/ping/wrongkey/backups")]).0, 404);
     assert_eq!(curl(&[&m.app.url(&format!("/ping/{key}/new-job"))]).0, 404);
     let (code, _, body) = curl(&[&m.app.url(&format!("/ping/{key}/new-job?create=1"))]);
     assert_eq!((code, body.as_str()), (201, "Created"));

@@ -11,6 +11,7 @@ mod bad_input;
 mod browser;
 mod browser_desk;
 mod browser_sla;
+mod checks_pages;
 mod cli;
 mod desk;
 mod desk_bad_input;

@@ -96,10 +96,7 @@ async fn take_flash(session: &Session) -> Option<String> {
 /// Takes a one-time value out of the session. Only a session that holds it is changed: removing
 /// a key marks the session for saving even when the key is absent, and a page view should not
 /// cost a database write.
-pub(crate) async fn take<T: serde::de::DeserializeOwned>(
-    session: &Session,
-    key: &str,
-) -> Option<T> {
+pub async fn take<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
     match session.get::<T>(key).await {
         Ok(Some(_)) => session.remove::<T>(key).await.ok().flatten(),
         _ => None,
