@@ -5,11 +5,14 @@
 //!   cargo run --release -p opsdesk-bench -- [--connections 64] [--seconds 5] [--keep-data DIR] [WORKLOAD ...]
 //!
 //! Workloads: ceiling, health, login, api-me, tickets, email, inbox, search, pings, sla (default:
-//! all). `pings` sends success pings spread over `--checks` heartbeat checks.
+//! all). `pings` sends success pings spread over `--checks` heartbeat checks; `checks` runs
+//! `--monitors` HTTP monitors every 30 s against a local target for two minutes and reads the
+//! scheduler's drift and the server's CPU.
 //! `inbox`, `search` and `sla` run against a desk seeded with `--seed-tickets` tickets
 //! (`opsdesk seed`). `sla` times the SLA sweep's search for due timers and applying a changed
 //! tier to its open tickets (through `opsdesk sla due/apply --json`).
 
+mod monitors;
 mod sla;
 
 mod load;
@@ -47,11 +50,17 @@ struct Args {
     /// Messages loaded (in all) before the inbox and search workloads.
     #[arg(long, default_value_t = 500_000)]
     seed_messages: u64,
+    /// HTTP monitors of the checks workload.
+    #[arg(long, default_value_t = 2_000)]
+    monitors: usize,
+    /// Their interval, in seconds.
+    #[arg(long, default_value_t = 30)]
+    monitor_interval: u64,
     /// Heartbeat checks created before the pings workload.
     #[arg(long, default_value_t = 10_000)]
     checks: usize,
     /// Workloads to run: ceiling, health, login, api-me, tickets, email, inbox, search, pings,
-    /// sla (default: all).
+    /// checks, sla (default: all).
     workloads: Vec<String>,
 }
 
@@ -61,10 +70,15 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut selected: Vec<Workload> = Vec::new();
     let run_sla = args.workloads.is_empty() || args.workloads.iter().any(|w| w == "sla");
-    for name in args.workloads.iter().filter(|w| *w != "sla") {
+    let run_checks = args.workloads.is_empty() || args.workloads.iter().any(|w| w == "checks");
+    for name in args
+        .workloads
+        .iter()
+        .filter(|w| *w != "sla" && *w != "checks")
+    {
         selected.push(Workload::parse(name).ok_or_else(|| {
             anyhow::anyhow!(
-                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, email, inbox, search, pings or sla"
+                "unknown workload {name:?}: use ceiling, health, login, api-me, tickets, email, inbox, search, pings, checks or sla"
             )
         })?);
     }
@@ -123,6 +137,11 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let check_figures = if run_checks {
+        Some(monitors::measure(&srv, &auth.token, args.monitors, args.monitor_interval).await?)
+    } else {
+        None
+    };
     let busy_rss = srv.rss_kib();
 
     println!();
@@ -171,6 +190,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if let Some(f) = &sla_figures {
+        f.print();
+    }
+    if let Some(f) = &check_figures {
         f.print();
     }
     println!();

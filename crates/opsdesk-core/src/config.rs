@@ -46,6 +46,15 @@ pub struct MonitoringConfig {
     pub ping_body_limit: usize,
     /// Log lines kept per check; older ones are pruned every few minutes.
     pub pings_kept: i64,
+    /// Networks HTTP monitors may connect to (CIDR, e.g. `10.0.0.0/8`); default: all.
+    pub allowed_targets: Vec<String>,
+    /// Networks they may not, even when allowed (default: link-local, where cloud metadata
+    /// services such as 169.254.169.254 live). Add your internal ranges to keep monitors off them.
+    pub denied_targets: Vec<String>,
+    /// Monitor runs in flight at once.
+    pub concurrency: usize,
+    /// Days of individual monitor results kept (daily uptime is kept for good).
+    pub results_days: i64,
 }
 
 impl Default for MonitoringConfig {
@@ -53,6 +62,10 @@ impl Default for MonitoringConfig {
         MonitoringConfig {
             ping_body_limit: 100_000,
             pings_kept: 1_000,
+            allowed_targets: vec!["0.0.0.0/0".into(), "::/0".into()],
+            denied_targets: vec!["169.254.0.0/16".into(), "fe80::/10".into()],
+            concurrency: 64,
+            results_days: 14,
         }
     }
 }
@@ -294,6 +307,8 @@ impl Config {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("trusted_proxies")
+                .with_list_parse_key("monitoring.allowed_targets")
+                .with_list_parse_key("monitoring.denied_targets")
                 .try_parsing(true),
         );
         let raw = builder.build().map_err(|e| ConfigError(e.to_string()))?;

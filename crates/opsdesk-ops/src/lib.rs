@@ -2,7 +2,9 @@
 //! endpoints, management API, pages and sweep, and the alert channels that hear of flips.
 
 pub mod alerts;
+pub mod environment;
 pub mod heartbeats;
+pub mod uptime;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +29,11 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     Capability {
-        pages: heartbeats::pages::routes().merge(heartbeats::v3::routes()),
-        api: Default::default(),
+        pages: heartbeats::pages::routes()
+            .merge(heartbeats::v3::routes())
+            .merge(uptime::pages::routes())
+            .merge(environment::pages::routes()),
+        api: uptime::api::router().merge(environment::api::router()),
         compat: heartbeats::ping::routes(ctx),
     }
 }
@@ -54,18 +59,40 @@ pub fn register_jobs(registry: &mut Registry, config: &Config) {
     );
 }
 
-/// The leader's sweep that flips overdue checks to down, every second.
+/// The monitors' target policy from the configuration (a bad network is a start-up error).
+pub fn target_policy(config: &Config) -> anyhow::Result<uptime::targets::Policy> {
+    uptime::targets::Policy::new(
+        &config.monitoring.allowed_targets,
+        &config.monitoring.denied_targets,
+    )
+    .map_err(|e| anyhow::anyhow!("[monitoring] allowed_targets/denied_targets: {e}"))
+}
+
+/// The leader's background work: the sweep that flips overdue heartbeat checks to down (every
+/// second) and the monitor scheduler.
 pub fn background(
     db: &Db,
     leadership: &Leadership,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(heartbeats::sweep::run(
-        db.clone(),
-        leadership.clone(),
-        Duration::from_secs(1),
-        shutdown,
-    ))
+    config: &Config,
+    shutdown: &tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let clients = Arc::new(uptime::runner::Clients::new(target_policy(config)?));
+    Ok(vec![
+        tokio::spawn(heartbeats::sweep::run(
+            db.clone(),
+            leadership.clone(),
+            Duration::from_secs(1),
+            shutdown.subscribe(),
+        )),
+        tokio::spawn(uptime::scheduler::run(
+            db.clone(),
+            leadership.clone(),
+            clients,
+            config.monitoring.concurrency,
+            config.monitoring.results_days,
+            shutdown.subscribe(),
+        )),
+    ])
 }
 
 /// The monitoring metrics' help texts.
@@ -79,6 +106,18 @@ pub fn describe_metrics() {
         "Heartbeat checks by the status they show (new, up, grace, started, down, paused)."
     );
     metrics::describe_gauge!(
+        "opsdesk_check_up",
+        "1 when a monitor's last run passed its conditions, 0 when it failed; by monitor name."
+    );
+    metrics::describe_gauge!(
+        "opsdesk_check_response_seconds",
+        "How long a monitor's last run took (all its steps); by monitor name."
+    );
+    metrics::describe_histogram!(
+        "opsdesk_check_drift_seconds",
+        "How late monitor runs started after they were due."
+    );
+    metrics::describe_gauge!(
         "opsdesk_heartbeat_up",
         "1 while a heartbeat check is up (or in grace, or running), 0 when down; by check slug or UUID."
     );
@@ -87,10 +126,24 @@ pub fn describe_metrics() {
 /// The monitoring navigation entries.
 pub fn nav() -> Vec<opsdesk_core::web::nav::NavItem> {
     use opsdesk_core::web::nav::{Audience, NavItem};
-    vec![NavItem {
-        key: "checks",
-        label: "Checks",
-        href: "/checks",
-        audience: Audience::Staff,
-    }]
+    vec![
+        NavItem {
+            key: "checks",
+            label: "Checks",
+            href: "/checks",
+            audience: Audience::Staff,
+        },
+        NavItem {
+            key: "monitors",
+            label: "Monitors",
+            href: "/monitors",
+            audience: Audience::Staff,
+        },
+        NavItem {
+            key: "environment",
+            label: "Environment",
+            href: "/environment",
+            audience: Audience::Staff,
+        },
+    ]
 }

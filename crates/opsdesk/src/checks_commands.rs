@@ -1,9 +1,9 @@
 //! `opsdesk checks …`: API keys and the ping key of the Healthchecks-compatible endpoints, and
-//! the list of checks.
+//! the list of checks; `opsdesk monitors drift`: how punctually monitors run.
 
 use serde_json::json;
 
-use crate::cli::{ApiKeyArgs, ChecksCommand, ChecksListArgs, PingKeyArgs};
+use crate::cli::{ApiKeyArgs, ChecksCommand, ChecksListArgs, DriftArgs, PingKeyArgs};
 use crate::open_db;
 use opsdesk_core::audit::Actor;
 use opsdesk_core::clock::now_ms;
@@ -91,6 +91,40 @@ async fn list(
             c.name.chars().take(30).collect::<String>(),
             last,
             c.id
+        );
+    }
+    Ok(())
+}
+
+/// The nearest-rank percentile of sorted values.
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+pub async fn drift(config: &Config, args: &DriftArgs) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let drifts =
+        opsdesk_ops::uptime::store::drifts(&db, now_ms() - args.since.max(1) * 1000).await?;
+    db.close().await;
+    let (p50, p99, max) = (
+        percentile(&drifts, 0.5),
+        percentile(&drifts, 0.99),
+        drifts.last().copied().unwrap_or(0),
+    );
+    if args.json {
+        println!(
+            "{}",
+            json!({"runs": drifts.len(), "p50_ms": p50, "p99_ms": p99, "max_ms": max})
+        );
+    } else {
+        println!(
+            "{} runs in the last {} s started late by p50 {p50} ms, p99 {p99} ms, at most {max} ms",
+            drifts.len(),
+            args.since
         );
     }
     Ok(())

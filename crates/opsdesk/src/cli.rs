@@ -61,6 +61,26 @@ pub enum Command {
     /// Heartbeat checks: keys of the Healthchecks-compatible API, the ping key, the checks.
     #[command(subcommand)]
     Checks(ChecksCommand),
+    /// HTTP monitors: their status and how punctually they run.
+    #[command(subcommand)]
+    Monitors(MonitorsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitorsCommand {
+    /// How late monitor runs started after they were due (the scheduler's drift), over the
+    /// runs of the last SECONDS.
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Look at runs that started in the last this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub since: i64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -61,6 +61,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mail(crate::cli::MailCommand::Poll) => return poll(&config).await,
         Command::Sla(cmd) => crate::sla_commands::run(&config, cmd).await?,
         Command::Checks(cmd) => crate::checks_commands::run(&config, cmd).await?,
+        Command::Monitors(crate::cli::MonitorsCommand::Drift(args)) => {
+            crate::checks_commands::drift(&config, &args).await?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -85,6 +85,7 @@ impl App {
             shutdown_rx,
         );
         opsdesk_desk::prepare(&db).await?;
+        opsdesk_ops::target_policy(&config)?;
         let mut registry = jobs::platform_registry();
         opsdesk_desk::register_jobs(&mut registry, &config);
         opsdesk_ops::register_jobs(&mut registry, &config);
@@ -193,11 +194,12 @@ impl App {
                 shutdown_tx.subscribe(),
             )));
         }
-        tasks.push(opsdesk_ops::background(
+        tasks.extend(opsdesk_ops::background(
             &state.db,
             &state.leadership,
-            shutdown_tx.subscribe(),
-        ));
+            &cfg,
+            &shutdown_tx,
+        )?);
         tasks.push(tokio::spawn(telemetry::upkeep(
             state.metrics.clone(),
             shutdown_tx.subscribe(),

@@ -22,7 +22,21 @@ pub const KIND: &str = "alert.deliver";
 /// Attempts before a notification is given up (about a day with the queue's backoff).
 const MAX_ATTEMPTS: i64 = 12;
 
-/// Records a flip of `check` (whose row already holds the new status) and queues its news.
+/// A change of a check's or monitor's status, as recorded and announced.
+#[derive(Clone, Copy, Debug)]
+pub struct Change<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub old: &'a str,
+    pub new: &'a str,
+    /// `success`, `fail`, `timeout`, `paused`, `resumed`…
+    pub reason: &'a str,
+    /// Whether the channels hear of it.
+    pub notifies: bool,
+}
+
+/// Records a flip of a heartbeat check (whose row already holds the new status) and queues its
+/// news.
 pub async fn on_flip(
     tx: &mut Tx,
     backend: Backend,
@@ -31,34 +45,50 @@ pub async fn on_flip(
     flip: &Flip,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let change = Change {
+        id: &check.id,
+        name: &check.name,
+        old: flip.old.as_str(),
+        new: flip.new.as_str(),
+        reason: flip.reason,
+        notifies: flip.notifies(),
+    };
+    record(tx, backend, actor, &change, now).await
+}
+
+/// Records a change with its audit line and, when it is news, one notification per channel.
+pub async fn record(
+    tx: &mut Tx,
+    backend: Backend,
+    actor: &Actor,
+    c: &Change<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let row = FlipRow {
         id: uuid::Uuid::now_v7().to_string(),
-        check_id: check.id.clone(),
+        check_id: c.id.to_string(),
         created: now,
-        old_status: flip.old.as_str().to_string(),
-        new_status: flip.new.as_str().to_string(),
-        reason: flip.reason.to_string(),
+        old_status: c.old.to_string(),
+        new_status: c.new.to_string(),
+        reason: c.reason.to_string(),
     };
     checks::insert_flip(tx, &row).await?;
     audit::store::append(
         tx,
         backend,
         actor.entry(
-            "heartbeat.flip",
-            format!("check:{}", check.id),
-            format!(
-                "name={} {} -> {} ({})",
-                check.name, row.old_status, row.new_status, row.reason
-            ),
+            "monitoring.flip",
+            format!("check:{}", c.id),
+            format!("name={} {} -> {} ({})", c.name, c.old, c.new, c.reason),
         ),
     )
     .await?;
-    if !flip.notifies() {
+    if !c.notifies {
         return Ok(());
     }
-    for ch in store::channels_of(tx, &check.id).await? {
+    for ch in store::channels_of(tx, c.id).await? {
         let id = uuid::Uuid::now_v7().to_string();
-        if store::insert_notification(tx, &id, &row.id, &check.id, &ch.id, now).await? {
+        if store::insert_notification(tx, &id, &row.id, c.id, &ch.id, now).await? {
             let mut job = NewJob::now(KIND, json!({ "notification": id }));
             job.max_attempts = MAX_ATTEMPTS;
             jobs::enqueue(tx, &job).await?;
@@ -98,8 +128,8 @@ pub async fn deliver(
         return Ok(());
     }
     let now = now_ms();
-    let (Some(check), Some(channel)) = (
-        checks::find(db, &p.check_id).await?,
+    let (Some(subject), Some(channel)) = (
+        subject(db, &p.check_id).await?,
         store::channel(db, &p.channel_id).await?,
     ) else {
         store::mark(
@@ -113,15 +143,15 @@ pub async fn deliver(
         return Ok(());
     };
     let news = News {
-        check_id: check.id.clone(),
-        check_name: check.name.clone(),
-        tags: check.tags.clone(),
+        check_id: p.check_id.clone(),
+        check_name: subject.name,
+        tags: subject.tags,
         new_status: p.new_status.clone(),
         old_status: p.old_status.clone(),
         reason: p.reason.clone(),
         at_ms: p.at,
-        last_ping_ms: check.last_ping,
-        link: public_url.map(|u| format!("{}/checks/{}", u.trim_end_matches('/'), check.id)),
+        last_ping_ms: subject.last_seen,
+        link: public_url.map(|u| format!("{}{}", u.trim_end_matches('/'), subject.path)),
     };
     let kind = Kind::parse(&channel.kind).unwrap_or(Kind::Webhook);
     let sent = match kind {
@@ -145,6 +175,43 @@ pub async fn deliver(
             Err(e)
         }
     }
+}
+
+/// What a notification is about: a heartbeat check, a monitor or an environment threshold.
+struct Subject {
+    name: String,
+    tags: String,
+    /// Its last ping, or its last run.
+    last_seen: Option<i64>,
+    /// Its page.
+    path: String,
+}
+
+async fn subject(db: &Db, id: &str) -> Result<Option<Subject>, sqlx::Error> {
+    if let Some(c) = checks::find(db, id).await? {
+        return Ok(Some(Subject {
+            name: c.name,
+            tags: c.tags,
+            last_seen: c.last_ping,
+            path: format!("/checks/{id}"),
+        }));
+    }
+    if let Some(m) = crate::uptime::store::find(db, id).await? {
+        return Ok(Some(Subject {
+            name: m.name,
+            tags: m.tags,
+            last_seen: m.last_run,
+            path: format!("/monitors/{id}"),
+        }));
+    }
+    Ok(crate::environment::store::threshold(db, id)
+        .await?
+        .map(|t| Subject {
+            name: format!("{}: {}", t.app, t.rule),
+            tags: String::new(),
+            last_seen: None,
+            path: "/environment".into(),
+        }))
 }
 
 async fn mail_it(

@@ -167,6 +167,19 @@ pub fn sparkline(dots: &[Dot]) -> String {
 
 /// Run durations (seconds) of measured runs, oldest left, with a labelled axis.
 pub fn durations_chart(dots: &[Dot]) -> String {
+    bar_chart(
+        dots,
+        "Run durations",
+        "No measured runs yet: send /start before the job and its end after it.",
+    )
+}
+
+/// Response times of a monitor's runs, oldest left; failed runs in red.
+pub fn response_chart(dots: &[Dot]) -> String {
+    bar_chart(dots, "Response times", "No runs yet.")
+}
+
+fn bar_chart(dots: &[Dot], title: &str, empty: &str) -> String {
     const W: f64 = 640.0;
     const H: f64 = 200.0;
     const LEFT: f64 = 56.0;
@@ -175,13 +188,15 @@ pub fn durations_chart(dots: &[Dot]) -> String {
     let runs: Vec<&Dot> = dots.iter().filter(|d| d.duration_ms.is_some()).collect();
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" \
-         aria-label=\"Run durations\" class=\"chart\"><title>Run durations</title>"
+         aria-label=\"{t}\" class=\"chart\"><title>{t}</title>",
+        t = esc(title)
     );
     if runs.is_empty() {
         s.push_str(&format!(
-            "<text class=\"empty\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">No measured runs yet: send /start before the job and its end after it.</text></svg>",
+            "<text class=\"empty\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text></svg>",
             W / 2.0,
-            H / 2.0
+            H / 2.0,
+            esc(empty)
         ));
         return s;
     }

@@ -267,17 +267,7 @@ async fn checks_pages_in_chromium(backend: Backend) {
     fill(&c, "input[name=period]", "10m").await;
     fill(&c, "input[name=grace]", "5m").await;
     click(&c, "form[action='/checks'] button[type=submit]").await;
-    for _ in 0..50 {
-        if text(&c).await.contains("Browser-made check")
-            && c.current_url()
-                .await
-                .map(|u| u.path().len() > 10)
-                .unwrap_or(false)
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_check_page(&c).await;
     assert!(text(&c).await.contains("Ping it"), "{}", text(&c).await);
 
     // A check with runs: the durations chart draws a bar per measured run.
@@ -285,12 +275,7 @@ async fn checks_pages_in_chromium(backend: Backend) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     click(&c, "table.checks tbody tr a").await;
-    for _ in 0..50 {
-        if text(&c).await.contains("Run durations") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_check_page(&c).await;
     let bars = c
         .find_all(Locator::Css("svg.chart rect.bar"))
         .await
@@ -315,4 +300,20 @@ async fn checks_pages_in_chromium(backend: Backend) {
     assert!(text(&c).await.contains(&m.ping_key));
     shots.take(&c, "settings").await;
     let _ = c.close().await;
+}
+
+/// Waits until the browser is on a check's page (`/checks/<uuid>`) and it has loaded.
+async fn wait_for_check_page(c: &fantoccini::Client) {
+    for _ in 0..100 {
+        let on_check = c
+            .current_url()
+            .await
+            .map(|u| u.path().starts_with("/checks/") && u.path().len() > 40)
+            .unwrap_or(false);
+        if on_check && c.find(Locator::Css("section#usage")).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the browser did not reach a check's page");
 }

@@ -1,0 +1,560 @@
+//! HTTP and multi-step monitors against local targets that answer slowly, fail, redirect (once
+//! and in a loop), speak TLS with a self-signed certificate and hold a login flow with cookies
+//! and a token; the scheduler claims and runs due monitors; a failing monitor tells its channel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use opsdesk_core::audit::Actor;
+use opsdesk_core::auth::tokens::Scope;
+use opsdesk_ops::uptime::runner::Clients;
+use opsdesk_ops::uptime::{scheduler, store};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, Backend, TestApp, spawn_with};
+use crate::on_both;
+use crate::sla_timers::{posted, receiver};
+
+on_both!(
+    monitors_judge_answers_by_their_conditions,
+    flows_carry_cookies_and_captured_tokens,
+    the_scheduler_runs_due_monitors_and_alerts_on_failure
+);
+
+async fn target_app() -> Router {
+    Router::new()
+        .route(
+            "/ok",
+            get(|| async { axum::Json(json!({"status": "UP", "items": [1, 2, 3]})) }),
+        )
+        .route("/text", get(|| async { "all systems ok" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1_500)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/fail",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance") }),
+        )
+        .route("/moved", get(|| async { Redirect::temporary("/ok") }))
+        .route("/loop", get(|| async { Redirect::temporary("/loop") }))
+        .route(
+            "/login",
+            post(|body: String| async move {
+                if body.contains("\"user\":\"probe\"") {
+                    (
+                        [(header::SET_COOKIE, "sid=s3cr3t; Path=/; HttpOnly")],
+                        axum::Json(json!({"token": "t-123"})),
+                    )
+                        .into_response()
+                } else {
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            }),
+        )
+        .route(
+            "/api/me",
+            get(|headers: HeaderMap| async move {
+                let cookie = headers
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let auth = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if cookie.contains("sid=s3cr3t") && auth == "Bearer t-123" {
+                    axum::Json(json!({"user": "ada"})).into_response()
+                } else {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        axum::Json(json!({"error": "who are you"})),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .fallback(|r: Request| async move { (StatusCode::NOT_FOUND, r.uri().to_string()) })
+}
+
+/// A plain HTTP target; returns its base URL.
+async fn http_target() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = l.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let app = target_app().await;
+    tokio::spawn(async move { axum::serve(l, app).await });
+    format!("http://{addr}")
+}
+
+/// TLS in front of the target, with a certificate made here (self-signed, 10 days left).
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((s, a)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(s).await {
+                return (tls, a);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+async fn tls_target() -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap_or_else(|e| panic!("{e}"));
+    let now = jiff::Timestamp::now();
+    let in_ten_days = now
+        .checked_add(jiff::SignedDuration::from_hours(240))
+        .unwrap_or(now);
+    let d = in_ten_days.to_zoned(jiff::tz::TimeZone::UTC).date();
+    params.not_after = rcgen::date_time_ymd(i32::from(d.year()), d.month() as u8, d.day() as u8);
+    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der())
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = tcp.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+    let listener = TlsListener {
+        tcp,
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    };
+    let app = target_app().await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("https://localhost:{port}")
+}
+
+struct Ops {
+    app: TestApp,
+    token: String,
+    clients: Clients,
+}
+
+async fn ops(backend: Backend) -> Ops {
+    let app = spawn_with(backend, |c| {
+        // 127.0.0.2 stands for a network the team keeps monitors off.
+        c.monitoring.denied_targets.push("127.0.0.2/32".into());
+    })
+    .await;
+    app.setup().await;
+    let token = app.token(ADMIN_EMAIL, Scope::Write).await;
+    let clients = Clients::new(
+        opsdesk_ops::target_policy(&app.state.config).unwrap_or_else(|e| panic!("{e}")),
+    );
+    Ops {
+        app,
+        token,
+        clients,
+    }
+}
+
+impl Ops {
+    async fn create(&self, body: Value) -> String {
+        let r = self
+            .app
+            .post_json_with_token("/api/monitors", &self.token, &body)
+            .await;
+        assert_eq!(r.status, 201, "{body} → {}", r.text);
+        r.json()["id"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Runs a monitor now; returns (ok, failed step, error).
+    async fn run(&self, id: &str) -> (bool, Option<String>, String) {
+        let r = scheduler::run_one(
+            &self.app.state.db,
+            &self.clients,
+            id,
+            opsdesk_core::clock::now_ms(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap_or_else(|| panic!("no monitor {id}"));
+        (r.ok, r.failed_step, r.error.unwrap_or_default())
+    }
+
+    async fn get(&self, id: &str) -> Value {
+        let r = self
+            .app
+            .get_with_token(&format!("/api/monitors/{id}"), &self.token)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json()
+    }
+}
+
+async fn monitors_judge_answers_by_their_conditions(backend: Backend) {
+    let o = ops(backend).await;
+    let base = http_target().await;
+    let tls = tls_target().await;
+    let mon = |name: &str, url: String, extra: Value| {
+        let mut v = json!({"name": name, "url": url, "interval": 30});
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        v
+    };
+    let healthy = o
+        .create(mon("API", format!("{base}/ok"), json!({"conditions": ["[STATUS] == 200", "[BODY].status == UP", "len([BODY].items) > 0", "[RESPONSE_TIME] < 1000"]})))
+        .await;
+    assert_eq!(o.run(&healthy).await, (true, None, String::new()));
+    let v = o.get(&healthy).await;
+    assert_eq!(
+        (v["status"].clone(), v["uptime"]["h24"].clone()),
+        (json!("up"), json!(100.0))
+    );
+
+    let text = o
+        .create(mon(
+            "Text",
+            format!("{base}/text"),
+            json!({"conditions": ["[BODY] == pat(*ok*)"]}),
+        ))
+        .await;
+    assert!(o.run(&text).await.0);
+
+    let failing = o
+        .create(mon(
+            "Failing",
+            format!("{base}/fail"),
+            json!({"conditions": ["[STATUS] == 200"], "failure_threshold": 2}),
+        ))
+        .await;
+    let (ok, step, error) = o.run(&failing).await;
+    assert!(!ok);
+    assert_eq!(step.as_deref(), Some("step 1"));
+    assert!(error.contains("[STATUS] (503) == 200"), "{error}");
+    assert_eq!(
+        o.get(&failing).await["status"],
+        "new",
+        "one failure is below the threshold"
+    );
+    o.run(&failing).await;
+    assert_eq!(o.get(&failing).await["status"], "down");
+
+    let slow = o
+        .create(mon(
+            "Slow",
+            format!("{base}/slow"),
+            json!({"timeout_ms": 300}),
+        ))
+        .await;
+    let (ok, _, error) = o.run(&slow).await;
+    assert!(!ok && error.contains("timed out"), "{error}");
+
+    let moved = o
+        .create(mon(
+            "Moved",
+            format!("{base}/moved"),
+            json!({"conditions": ["[STATUS] == 200"]}),
+        ))
+        .await;
+    assert!(o.run(&moved).await.0, "redirects are followed");
+    let seen = o
+        .create(mon(
+            "Moved, not followed",
+            format!("{base}/moved"),
+            json!({"follow_redirects": false, "conditions": ["[STATUS] == 307"]}),
+        ))
+        .await;
+    assert!(o.run(&seen).await.0);
+    let looping = o
+        .create(mon("Loop", format!("{base}/loop"), json!({})))
+        .await;
+    let (ok, _, error) = o.run(&looping).await;
+    assert!(!ok && error.contains("too many redirects"), "{error}");
+
+    // TLS: a self-signed certificate fails unless accepted; its expiry is read.
+    let strict = o.create(mon("TLS", format!("{tls}/ok"), json!({}))).await;
+    let (ok, _, error) = o.run(&strict).await;
+    assert!(!ok && error.contains("could not connect"), "{error}");
+    let lenient = o
+        .create(mon("TLS accepted", format!("{tls}/ok"), json!({"insecure": true, "conditions": ["[STATUS] == 200", "[CERTIFICATE_EXPIRATION] > 48h"]})))
+        .await;
+    assert_eq!(o.run(&lenient).await, (true, None, String::new()));
+    let expiring = o
+        .create(mon(
+            "TLS renewal",
+            format!("{tls}/ok"),
+            json!({"insecure": true, "conditions": ["[CERTIFICATE_EXPIRATION] > 30d"]}),
+        ))
+        .await;
+    let (ok, _, error) = o.run(&expiring).await;
+    assert!(!ok && error.contains("[CERTIFICATE_EXPIRATION]"), "{error}");
+
+    // Targets outside the allowed networks are not reached.
+    let port = base.rsplit(':').next().unwrap_or_default();
+    let fenced = o
+        .create(mon(
+            "Fenced",
+            format!("http://127.0.0.2:{port}/ok"),
+            json!({}),
+        ))
+        .await;
+    let (ok, _, error) = o.run(&fenced).await;
+    assert!(!ok && error.contains("denied_targets"), "{error}");
+    let meta = o
+        .create(mon(
+            "Metadata",
+            "http://169.254.169.254/latest/meta-data/".into(),
+            json!({}),
+        ))
+        .await;
+    let (ok, _, error) = o.run(&meta).await;
+    assert!(!ok && error.contains("denied_targets"), "{error}");
+
+    // Bad input, each named.
+    for (body, field) in [
+        (
+            json!({"name": "x", "url": "ftp://example.com/"}),
+            "steps[0].url",
+        ),
+        (
+            json!({"name": "x", "url": "http://example.com/", "conditions": ["[STATUS] 200"]}),
+            "steps[0].conditions[0]",
+        ),
+        (
+            json!({"name": "x", "url": "http://example.com/", "interval": 5}),
+            "interval",
+        ),
+        (
+            json!({"name": "x", "url": "http://example.com/", "method": "BREW"}),
+            "steps[0].method",
+        ),
+        (json!({"name": "x"}), "url"),
+        (
+            json!({"name": "x", "url": "http://example.com/", "channels": ["nope"]}),
+            "channels",
+        ),
+    ] {
+        let r = o
+            .app
+            .post_json_with_token("/api/monitors", &o.token, &body)
+            .await;
+        assert_eq!(r.status, 422, "{body} → {}", r.text);
+        assert!(
+            r.json()["error"]["fields"].get(field).is_some(),
+            "{body} → {}",
+            r.text
+        );
+    }
+    let r = o
+        .app
+        .get_with_token("/api/monitors/not-an-id", &o.token)
+        .await;
+    assert_eq!(r.status, 404);
+    let r = o
+        .app
+        .get_with_token(
+            &format!("/api/monitors/{failing}/results?limit=5"),
+            &o.token,
+        )
+        .await;
+    let runs = r.json();
+    assert_eq!(runs.as_array().map(Vec::len), Some(2));
+    assert_eq!(runs[0]["failed_step"], "step 1");
+}
+
+async fn flows_carry_cookies_and_captured_tokens(backend: Backend) {
+    let o = ops(backend).await;
+    let base = http_target().await;
+    let flow = |user: &str| {
+        json!({
+            "name": format!("Verify auth as {user}"),
+            "interval": 60,
+            "steps": [
+                {"name": "login", "method": "POST", "url": format!("{base}/login"),
+                 "headers": {"Content-Type": "application/json"}, "body": format!("{{\"user\":\"{user}\"}}"),
+                 "conditions": ["[STATUS] == 200"], "capture": {"token": "[BODY].token"}},
+                {"name": "me", "url": format!("{base}/api/me"),
+                 "headers": {"Authorization": "Bearer {{token}}"},
+                 "conditions": ["[STATUS] == 200", "[BODY].user == ada"]}
+            ]
+        })
+    };
+    let good = o.create(flow("probe")).await;
+    assert_eq!(o.run(&good).await, (true, None, String::new()));
+    let bad = o.create(flow("nobody")).await;
+    let (ok, step, error) = o.run(&bad).await;
+    assert!(!ok);
+    assert_eq!(
+        step.as_deref(),
+        Some("login"),
+        "the flow stops at the failing step"
+    );
+    assert!(error.contains("[STATUS] (401) == 200"), "{error}");
+
+    // A later step's failure names that step.
+    let wrong_token = json!({
+        "name": "Token not passed",
+        "steps": [
+            {"name": "login", "method": "POST", "url": format!("{base}/login"), "body": "{\"user\":\"probe\"}"},
+            {"name": "me", "url": format!("{base}/api/me"), "conditions": ["[STATUS] == 200"]}
+        ]
+    });
+    let id = o.create(wrong_token).await;
+    let (ok, step, error) = o.run(&id).await;
+    assert!(
+        !ok && step.as_deref() == Some("me") && error.contains("(401)"),
+        "{step:?} {error}"
+    );
+}
+
+async fn the_scheduler_runs_due_monitors_and_alerts_on_failure(backend: Backend) {
+    let (hook, got) = receiver().await;
+    let o = ops(backend).await;
+    let db = &o.app.state.db;
+    let chan = opsdesk_ops::alerts::service::create(db, &Actor::cli(), "Hook", "webhook", &hook)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let base = http_target().await;
+    let ids: Vec<String> = futures::future::join_all((0..5).map(|i| {
+        let url = if i == 0 { format!("{base}/fail") } else { format!("{base}/ok") };
+        o.create(json!({"name": format!("svc {i}"), "url": url, "interval": 10, "channels": [chan.id.clone()]}))
+    }))
+    .await;
+    // New monitors are spread over their interval.
+    let firsts: Vec<i64> = futures::future::join_all(ids.iter().map(|id| o.get(id)))
+        .await
+        .iter()
+        .filter_map(|v| v["next_run"].as_i64())
+        .collect();
+    assert_eq!(firsts.len(), 5);
+    let now = opsdesk_core::clock::now_ms();
+    assert!(
+        firsts
+            .iter()
+            .all(|t| *t >= now - 5_000 && *t <= now + 10_000),
+        "{firsts:?}"
+    );
+
+    // Everything due in 11 s: one tick claims all five once; a second tick finds none due.
+    let clients = Arc::new(Clients::new(
+        opsdesk_ops::target_policy(&o.app.state.config).unwrap_or_else(|e| panic!("{e}")),
+    ));
+    let permits = Arc::new(tokio::sync::Semaphore::new(4));
+    let at = now + 11_000;
+    assert_eq!(
+        scheduler::tick(db, &clients, &permits, at)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+        5
+    );
+    assert_eq!(
+        scheduler::tick(db, &clients, &permits, at)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+        0
+    );
+    for _ in 0..100 {
+        let done = futures::future::join_all(ids.iter().map(|id| store::results(db, id, 1))).await;
+        if done.iter().all(|r| r.as_ref().is_ok_and(|v| !v.is_empty())) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let v = o.get(&ids[0]).await;
+    assert_eq!(v["status"], "down");
+    assert!(
+        v["next_run"].as_i64().is_some_and(|t| t > at),
+        "moved to its next time: {v}"
+    );
+    assert_eq!(o.get(&ids[1]).await["status"], "up");
+    crate::mail::drain(&o.app).await;
+    let posts = posted(&got, 1).await;
+    assert_eq!(posts.len(), 1, "only the failing one alerts: {posts:?}");
+    assert_eq!(posts[0]["event"], "check.down");
+    assert_eq!(posts[0]["check"]["name"], "svc 0");
+
+    // Paused monitors are not run.
+    let r = o
+        .app
+        .post_json_with_token(
+            &format!("/api/monitors/{}/pause", ids[1]),
+            &o.token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["status"].clone()),
+        (200, json!("paused"))
+    );
+    assert!(o.get(&ids[1]).await["next_run"].is_null());
+
+    // The pages list them with uptime and show why a run failed.
+    o.app
+        .login(ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let list = o.app.get_page("/monitors").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.text.contains("svc 0") && list.text.contains("100.00 %"),
+        "uptime shows"
+    );
+    let page = o.app.get_page(&format!("/monitors/{}", ids[0])).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("[STATUS] (503) &#60; 400") || page.text.contains("(503)"),
+        "the failure is explained"
+    );
+    assert!(page.text.contains("Response times"));
+    let r = o
+        .app
+        .post_form(
+            "/monitors",
+            &[
+                ("name", "Form-made"),
+                ("url", "gopher://x"),
+                ("method", "GET"),
+                ("interval", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("steps[0].url"), "{}", r.text);
+    let r = o
+        .app
+        .post_form(
+            "/monitors",
+            &[
+                ("name", "Form-made"),
+                ("url", &format!("{base}/ok")),
+                ("method", "GET"),
+                ("conditions", "[STATUS] == 200"),
+                ("interval", "60"),
+                ("follow_redirects", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+}
