@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod environment;
 pub mod heartbeats;
+pub mod status;
 pub mod uptime;
 
 use std::sync::Arc;
@@ -32,8 +33,12 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
         pages: heartbeats::pages::routes()
             .merge(heartbeats::v3::routes())
             .merge(uptime::pages::routes())
-            .merge(environment::pages::routes()),
-        api: uptime::api::router().merge(environment::api::router()),
+            .merge(environment::pages::routes())
+            .merge(status::pages::routes())
+            .merge(status::v2::routes()),
+        api: uptime::api::router()
+            .merge(environment::api::router())
+            .merge(status::api::router()),
         compat: heartbeats::ping::routes(ctx),
     }
 }

@@ -86,6 +86,10 @@ pub async fn record(
     if !c.notifies {
         return Ok(());
     }
+    // A maintenance window covering the check holds its alerts (the flip is still recorded).
+    if crate::status::store::in_maintenance(tx, c.id, now).await? {
+        return Ok(());
+    }
     for ch in store::channels_of(tx, c.id).await? {
         let id = uuid::Uuid::now_v7().to_string();
         if store::insert_notification(tx, &id, &row.id, c.id, &ch.id, now).await? {

@@ -40,4 +40,5 @@ mod sla_inbox;
 mod sla_reports;
 mod sla_tickets;
 mod sla_timers;
+mod status_page;
 mod tools;

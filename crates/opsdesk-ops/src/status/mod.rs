@@ -1,0 +1,10 @@
+//! The public status page: components (grouped; each set by hand or following a heartbeat check
+//! or a monitor), incidents posted with updates, maintenance windows (which also hold the
+//! alerts of the checks they cover), the page itself and Statuspage's v2 JSON.
+
+pub mod api;
+pub mod pages;
+pub mod rules;
+pub mod service;
+pub mod store;
+pub mod v2;
