@@ -35,6 +35,7 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
             .merge(uptime::pages::routes())
             .merge(environment::pages::routes())
             .merge(status::pages::routes())
+            .merge(status::manage::routes())
             .merge(status::v2::routes()),
         api: uptime::api::router()
             .merge(environment::api::router())
@@ -142,6 +143,12 @@ pub fn nav() -> Vec<opsdesk_core::web::nav::NavItem> {
             key: "monitors",
             label: "Monitors",
             href: "/monitors",
+            audience: Audience::Staff,
+        },
+        NavItem {
+            key: "status",
+            label: "Status page",
+            href: "/status/manage",
             audience: Audience::Staff,
         },
         NavItem {

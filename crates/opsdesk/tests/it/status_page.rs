@@ -16,7 +16,10 @@ use crate::helpers::{ADMIN_EMAIL, Backend, read, required_env, spawn_with};
 use crate::mail::drain;
 use crate::on_both;
 
-on_both!(the_status_page_tells_clients_and_people);
+on_both!(
+    the_status_page_tells_clients_and_people,
+    the_status_page_is_managed_in_forms
+);
 
 async fn json(app: &crate::helpers::TestApp, path: &str) -> Value {
     let r = read(app.client.get(app.url(path))).await;
@@ -305,4 +308,168 @@ async fn the_status_page_tells_clients_and_people(backend: Backend) {
     };
     shots.take(&c, "page").await;
     let _ = c.close().await;
+}
+
+async fn the_status_page_is_managed_in_forms(backend: Backend) {
+    let m = monitored(spawn_with(backend, |_| {}).await).await;
+    let app = &m.app;
+    let check = m
+        .create(json!({"name": "Invoice run", "timeout": 3600, "grace": 600}))
+        .await;
+    let uuid = check["uuid"].as_str().unwrap_or_default().to_string();
+    app.login(ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD).await;
+    let page = app.get_page("/status/manage").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("No components yet")
+            && page.text.contains("Heartbeat check: Invoice run")
+    );
+    let follows = format!("check:{uuid}");
+    for form in [
+        vec![
+            ("name", "Billing"),
+            ("group", "Back office"),
+            ("follows", follows.as_str()),
+        ],
+        vec![("name", "Website"), ("group", ""), ("follows", "manual")],
+    ] {
+        assert_eq!(
+            app.post_form("/status/manage/components", &form)
+                .await
+                .status,
+            303
+        );
+    }
+    let sum = json(app, "/api/v2/summary.json").await;
+    let website = sum["components"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "Website"))
+        .map(|c| c["id"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    let r = app
+        .post_form(
+            &format!("/status/manage/components/{website}"),
+            &[
+                ("name", "Website"),
+                ("follows", "manual"),
+                ("status", "partial_outage"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        json(app, "/api/v2/status.json").await["status"]["indicator"],
+        "minor"
+    );
+
+    // A refused incident keeps what was typed.
+    let r = app
+        .post_form(
+            "/status/manage/incidents",
+            &[
+                ("name", "Checkout errors"),
+                ("status", "investigating"),
+                ("impact", "major"),
+                ("body", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text.contains("body: must be 1 to 10,000 characters")
+            && r.text.contains("value=\"Checkout errors\""),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post_form(
+            "/status/manage/incidents",
+            &[
+                ("name", "Checkout errors"),
+                ("status", "identified"),
+                ("impact", "major"),
+                ("body", "Payments fail for some cards."),
+                ("component", &website),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let inc = json(app, "/api/v2/incidents/unresolved.json").await;
+    assert_eq!(
+        (
+            inc["incidents"][0]["status"].clone(),
+            inc["incidents"][0]["impact"].clone()
+        ),
+        (json!("identified"), json!("major"))
+    );
+    let id = inc["incidents"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let r = app
+        .post_form(
+            &format!("/status/manage/notices/{id}/updates"),
+            &[("status", "resolved"), ("body", "Fixed.")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        json(app, "/api/v2/incidents/unresolved.json").await["incidents"],
+        json!([])
+    );
+
+    // Maintenance from the datetime-local fields (UTC).
+    let at = |h: i64| {
+        jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(h))
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let (from, to) = (at(24), at(26));
+    let r = app
+        .post_form(
+            "/status/manage/maintenances",
+            &[
+                ("name", "Database upgrade"),
+                ("starts_at", &from),
+                ("ends_at", &to),
+                ("body", "A short read-only period."),
+                ("component", &website),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let up = json(app, "/api/v2/scheduled-maintenances/upcoming.json").await;
+    assert_eq!(up["scheduled_maintenances"][0]["name"], "Database upgrade");
+    assert!(
+        up["scheduled_maintenances"][0]["scheduled_for"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&from))
+    );
+    let r = app
+        .post_form(
+            "/status/manage/maintenances",
+            &[
+                ("name", "Backwards"),
+                ("starts_at", &to),
+                ("ends_at", &from),
+                ("body", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("ends_at: must be after starts_at"));
+
+    // Customers cannot manage it.
+    app.add_user("customer@example.com", "customer", "").await;
+    let customer = crate::helpers::TestAppClient::new(app);
+    customer
+        .login("customer@example.com", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(customer.get("/status/manage").await.status, 403);
+    assert_eq!(
+        customer.get("/status").await.status,
+        200,
+        "the page itself is public"
+    );
 }
