@@ -107,3 +107,99 @@ async fn leadership_fails_over_and_jobs_run_once_across_instances() {
     eprintln!("leader failover after kill: {after:?}");
     db.close().await;
 }
+
+/// Two instances on one database: a heartbeat check that goes quiet goes down once (the
+/// leader's sweep), pings arriving at both instances at once bring it up once, and each flip
+/// reaches the channel exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_flip_notifies_once_across_instances() {
+    let (hook, got) = crate::sla_timers::receiver().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = fresh_database(Backend::Postgres, dir.path()).await;
+    let env = [
+        ("OPSDESK_JOBS__WORKERS", "3"),
+        ("OPSDESK_JOBS__POLL_MS", "50"),
+    ];
+    let a = Server::start(dir.path(), &url, &env).await;
+    let b = Server::start(dir.path(), &url, &env).await;
+    let db = opsdesk_core::db::Db::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let actor = opsdesk_core::audit::Actor::cli();
+    let chan = opsdesk_ops::alerts::service::create(&db, &actor, "Hook", "webhook", &hook)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let input = opsdesk_ops::heartbeats::service::CheckInput {
+        name: Some("Shared job".into()),
+        timeout: Some(60),
+        grace: Some(60),
+        channels: Some(chan.id.clone()),
+        ..Default::default()
+    };
+    let (check, _) = opsdesk_ops::heartbeats::service::create(&db, &actor, &input)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ping = |base: &str| format!("{base}/ping/{}", check.id);
+    assert_eq!(
+        reqwest::get(ping(&a.base))
+            .await
+            .map(|r| r.status().as_u16())
+            .ok(),
+        Some(200)
+    );
+
+    // Its last ping was three hours ago: the leader's sweep finds it down.
+    let long_ago = opsdesk_core::clock::now_ms() - 3 * 3_600_000;
+    sqlx::query("UPDATE hb_checks SET last_ping = $1, alert_after = $2 WHERE id = $3")
+        .bind(long_ago)
+        .bind(long_ago + 120_000)
+        .bind(&check.id)
+        .execute(db.write())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let down = wait_for(
+        async || {
+            opsdesk_ops::heartbeats::store::find(&db, &check.id)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.status == "down")
+        },
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(down.is_some(), "the check went down");
+
+    // Pings at both instances at once: one flip up.
+    let client = reqwest::Client::new();
+    let sends: Vec<_> = (0..20)
+        .map(|i| {
+            client
+                .get(ping(if i % 2 == 0 { &a.base } else { &b.base }))
+                .send()
+        })
+        .collect();
+    for r in futures::future::join_all(sends).await {
+        assert_eq!(r.map(|r| r.status().as_u16()).ok(), Some(200));
+    }
+    let posts = crate::sla_timers::posted(&got, 2).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let posts_later = got.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert_eq!(posts_later.len(), 2, "down once, up once: {posts_later:?}");
+    assert_eq!(
+        (posts[0]["event"].clone(), posts[1]["event"].clone()),
+        (json!("check.down"), json!("check.up"))
+    );
+    let flips: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hb_flips WHERE check_id = $1")
+        .bind(&check.id)
+        .fetch_one(db.read())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(flips, 3, "new→up, up→down, down→up");
+    let n: i64 = sqlx::query_scalar("SELECT n_pings FROM hb_checks WHERE id = $1")
+        .bind(&check.id)
+        .fetch_one(db.read())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 21, "every ping counted once");
+}
