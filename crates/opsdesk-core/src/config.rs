@@ -55,6 +55,9 @@ pub struct MonitoringConfig {
     pub concurrency: usize,
     /// Days of individual monitor results kept (daily uptime is kept for good).
     pub results_days: i64,
+    /// While a check or monitor stays down, remind its channels every this many hours
+    /// (0: only the flips are announced).
+    pub reminder_hours: i64,
 }
 
 impl Default for MonitoringConfig {
@@ -66,6 +69,7 @@ impl Default for MonitoringConfig {
             denied_targets: vec!["169.254.0.0/16".into(), "fe80::/10".into()],
             concurrency: 64,
             results_days: 14,
+            reminder_hours: 0,
         }
     }
 }

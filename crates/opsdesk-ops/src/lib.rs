@@ -88,6 +88,7 @@ pub fn background(
             db.clone(),
             leadership.clone(),
             Duration::from_secs(1),
+            config.monitoring.reminder_hours,
             shutdown.subscribe(),
         )),
         tokio::spawn(uptime::scheduler::run(

@@ -3,5 +3,6 @@
 
 pub mod model;
 pub mod notify;
+pub mod reminders;
 pub mod service;
 pub mod store;

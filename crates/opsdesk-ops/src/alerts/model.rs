@@ -80,7 +80,9 @@ impl News {
             "timeout" => " (no ping in time)",
             _ => "",
         };
-        if self.is_down() {
+        if self.reason == "reminder" {
+            format!("STILL DOWN: \"{}\" is still down", self.check_name)
+        } else if self.is_down() {
             format!("DOWN: \"{}\" is down{why}", self.check_name)
         } else {
             format!("UP: \"{}\" is up again", self.check_name)

@@ -552,7 +552,8 @@ pub async fn flips(
 ) -> Result<Vec<FlipRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, check_id, created, old_status, new_status, reason FROM hb_flips \
-         WHERE check_id = $1 AND created >= $2 AND created < $3 ORDER BY created DESC LIMIT $4",
+         WHERE check_id = $1 AND created >= $2 AND created < $3 AND old_status <> new_status \
+         ORDER BY created DESC LIMIT $4",
     )
     .bind(check_id)
     .bind(from)

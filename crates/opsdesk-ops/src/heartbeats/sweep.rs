@@ -45,6 +45,7 @@ pub async fn run(
     db: Db,
     leadership: Leadership,
     every: Duration,
+    reminder_hours: i64,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tick: u64 = 0;
@@ -55,6 +56,13 @@ pub async fn run(
             tracing::warn!(error = %e, "cannot read heartbeat states for metrics");
         }
         tick += 1;
+        if leadership.is_leader() && tick % 60 == 1 {
+            match crate::alerts::reminders::send_due(&db, reminder_hours, now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminded = n, "reminders of checks still down sent"),
+                Err(e) => tracing::warn!(error = %e.message, "cannot send reminders"),
+            }
+        }
         if leadership.is_leader() {
             match sweep(&db, now_ms()).await {
                 Ok(0) => {}

@@ -577,13 +577,52 @@ async fn a_check_that_goes_quiet_goes_down_and_tells_its_channels_once(backend: 
     let mail = inbox_of(&to, 1).await;
     assert!(mail[0].subject.contains("DOWN"), "{}", mail[0].subject);
 
+    // Still down an hour later: with hourly reminders, the channels hear of it again, once.
+    let remind = |at| opsdesk_ops::alerts::reminders::send_due(db, 1, at);
+    assert_eq!(
+        remind(later + 1_000)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+        0,
+        "not yet"
+    );
+    assert_eq!(
+        remind(later + 3_700_000)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+        1
+    );
+    drain(&m.app).await;
+    assert_eq!(
+        remind(later + 3_700_000)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+        0,
+        "once"
+    );
+    assert_eq!(
+        remind(later + 3_700_000)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+        0
+    );
+    let posts = posted(&got, 2).await;
+    assert!(
+        posts[1]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("STILL DOWN")),
+        "{posts:?}"
+    );
+    let mail = inbox_of(&to, 2).await;
+    assert!(mail.iter().any(|m| m.subject.contains("STILL DOWN")));
+
     // A ping brings it back: news again, once.
     assert_eq!(curl(&[&ping]).0, 200);
     drain(&m.app).await;
-    let posts = posted(&got, 2).await;
-    assert_eq!(posts.len(), 2);
-    assert_eq!(posts[1]["event"], "check.up");
-    inbox_of(&to, 2).await;
+    let posts = posted(&got, 3).await;
+    assert_eq!(posts.len(), 3);
+    assert_eq!(posts[2]["event"], "check.up");
+    inbox_of(&to, 3).await;
     let (_, flips) = m
         .api(
             reqwest::Method::GET,
