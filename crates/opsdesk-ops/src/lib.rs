@@ -6,6 +6,7 @@ pub mod environment;
 pub mod heartbeats;
 pub mod status;
 pub mod uptime;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -79,11 +79,7 @@ fn card(a: service::App, now: i64) -> AppCard {
 }
 
 async fn show(State(state): State<AppState>, session: Session, me: PageUser) -> PageResult {
-    if !me.user().role.is_staff() {
-        return Err(PageError(AppError::forbidden(
-            "The environment is for the team.",
-        )));
-    }
+    crate::web::staff(&me, "The environment is for the team.")?;
     let now = now_ms();
     let mut apps = vec![card(own::facts(&state).await?, now)];
     apps.extend(

@@ -21,6 +21,7 @@ use super::store::{self, CheckRow, ListFilter};
 use super::view::{self, Dot};
 use crate::alerts::model::Channel;
 use crate::alerts::{service as channel_service, store as channels};
+use crate::web::{base_url, say, staff};
 use opsdesk_core::accounts::Role;
 use opsdesk_core::clock::now_ms;
 use opsdesk_core::error::AppError;
@@ -52,14 +53,6 @@ pub fn routes() -> Router<AppState> {
         .route("/checks/{id}/delete", post(delete))
 }
 
-fn staff(me: &PageUser) -> Result<(), PageError> {
-    if me.user().role.is_staff() {
-        Ok(())
-    } else {
-        Err(PageError(AppError::forbidden("Checks are for the team.")))
-    }
-}
-
 fn admin(me: &PageUser) -> Result<(), PageError> {
     if me.user().role == Role::Admin {
         Ok(())
@@ -68,18 +61,6 @@ fn admin(me: &PageUser) -> Result<(), PageError> {
             "Only admins manage API keys, the ping key and alert channels.",
         )))
     }
-}
-
-/// Where people reach this server (for ping URLs in snippets).
-fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
-    if let Some(u) = state.config.public_url.as_deref() {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost:8080");
-    format!("http://{host}")
 }
 
 /// A check as a row of the list.
@@ -240,14 +221,6 @@ impl CheckForm {
     }
 }
 
-/// An error in words for the form: the field and its problem.
-fn say(e: &AppError) -> String {
-    match e.fields.iter().next() {
-        Some((f, p)) => format!("{f}: {p}"),
-        None => e.message.clone(),
-    }
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "checks.html")]
 struct ChecksPage {
@@ -343,7 +316,7 @@ async fn list(
     headers: axum::http::HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Checks are for the team.")?;
     let page = render_list(
         &state,
         &session,
@@ -364,7 +337,7 @@ async fn create(
     headers: axum::http::HeaderMap,
     ApiForm(form): ApiForm<CheckForm>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Checks are for the team.")?;
     let created = match form.input(None) {
         Ok(input) => service::create(&state.db, &me.actor(), &input).await,
         Err(e) => Err(e),
@@ -585,7 +558,7 @@ async fn show(
     Path(id): Path<String>,
     Query(q): Query<LogQuery>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Checks are for the team.")?;
     let c = find(&state, &id).await?;
     let form = CheckForm::of(&c);
     let page = render_check(&state, &session, &me, &headers, &c, q.before, form, None).await?;
@@ -600,7 +573,7 @@ async fn update(
     Path(id): Path<String>,
     ApiForm(pairs): ApiForm<Vec<(String, String)>>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Checks are for the team.")?;
     let c = find(&state, &id).await?;
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut chosen = Vec::new();
@@ -640,7 +613,7 @@ async fn set_paused(
     id: &str,
     paused: bool,
 ) -> PageResult {
-    staff(me)?;
+    staff(me, "Checks are for the team.")?;
     let c = find(state, id).await?;
     let c = service::set_paused(&state.db, &me.actor(), &c.id, paused).await?;
     let what = if paused {
@@ -676,7 +649,7 @@ async fn delete(
     me: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Checks are for the team.")?;
     let c = find(&state, &id).await?;
     let c = service::delete(&state.db, &me.actor(), &c.id).await?;
     flash(

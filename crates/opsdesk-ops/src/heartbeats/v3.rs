@@ -19,6 +19,7 @@ use super::service::{self, CheckInput};
 use super::store::{self, CheckRow, ListFilter};
 use crate::alerts::model::iso;
 use crate::alerts::store as channels;
+use crate::web::base_url;
 use opsdesk_core::audit::Actor;
 use opsdesk_core::clock::now_ms;
 use opsdesk_core::error::AppError;
@@ -147,18 +148,6 @@ async fn authorize(
         }
         None => Err(hc_error(StatusCode::UNAUTHORIZED, "wrong api key")),
     }
-}
-
-/// Where this server is reached: the configured public URL, else the request's host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = state.config.public_url.as_deref() {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
 }
 
 /// A check as the API shows it. Read-only keys see `unique_key` instead of the UUID and URLs.

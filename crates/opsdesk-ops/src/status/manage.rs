@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use super::rules;
 use super::service::{self, ComponentInput, NoticeInput, UpdateInput};
+use crate::web::staff;
 use opsdesk_core::clock::now_ms;
 use opsdesk_core::error::AppError;
 use opsdesk_core::web::AppState;
@@ -32,16 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/status/manage/incidents", post(add_incident))
         .route("/status/manage/maintenances", post(add_maintenance))
         .route("/status/manage/notices/{id}/updates", post(add_update))
-}
-
-fn staff(me: &PageUser) -> Result<(), PageError> {
-    if me.user().role.is_staff() {
-        Ok(())
-    } else {
-        Err(PageError(AppError::forbidden(
-            "The status page is managed by the team.",
-        )))
-    }
 }
 
 pub struct ComponentLine {
@@ -175,7 +166,7 @@ async fn render(
 }
 
 async fn show(State(state): State<AppState>, session: Session, me: PageUser) -> PageResult {
-    staff(&me)?;
+    staff(&me, "The status page is managed by the team.")?;
     Ok(render(&state, &session, &me, None, Draft::default())
         .await?
         .into_response())
@@ -195,10 +186,7 @@ async fn outcome(
             Ok(Redirect::to("/status/manage").into_response())
         }
         Err(e) if e.status.is_client_error() => {
-            let msg = match e.fields.iter().next() {
-                Some((f, p)) => format!("{f}: {p}"),
-                None => e.message.clone(),
-            };
+            let msg = crate::web::say(&e);
             let page = render(state, session, me, Some(msg), draft).await?;
             Ok((e.status, page).into_response())
         }
@@ -245,7 +233,7 @@ async fn add_component(
     me: PageUser,
     ApiForm(f): ApiForm<ComponentForm>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "The status page is managed by the team.")?;
     let done = service::create_component(&state.db, &me.actor(), &f.input())
         .await
         .map(|c| format!("Component \"{}\" is on the page.", c.name));
@@ -259,7 +247,7 @@ async fn save_component(
     Path(id): Path<String>,
     ApiForm(f): ApiForm<ComponentForm>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "The status page is managed by the team.")?;
     let done = service::update_component(&state.db, &me.actor(), &id, &f.input())
         .await
         .map(|c| format!("Component \"{}\" saved.", c.name));
@@ -272,7 +260,7 @@ async fn remove_component(
     me: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "The status page is managed by the team.")?;
     let done = service::delete_component(&state.db, &me.actor(), &id)
         .await
         .map(|()| "Component removed from the page.".to_string());
@@ -326,7 +314,7 @@ async fn add_incident(
     me: PageUser,
     ApiForm(pairs): ApiForm<Vec<(String, String)>>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "The status page is managed by the team.")?;
     let (input, draft) = notice_input(&pairs);
     let done = service::create_notice(&state.db, &me.actor(), "incident", &input)
         .await
@@ -340,7 +328,7 @@ async fn add_maintenance(
     me: PageUser,
     ApiForm(pairs): ApiForm<Vec<(String, String)>>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "The status page is managed by the team.")?;
     let (input, draft) = notice_input(&pairs);
     let done = service::create_notice(&state.db, &me.actor(), "maintenance", &input)
         .await
@@ -363,7 +351,7 @@ async fn add_update(
     Path(id): Path<String>,
     ApiForm(f): ApiForm<UpdateForm>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "The status page is managed by the team.")?;
     let input = UpdateInput {
         status: f.status.clone(),
         body: f.body.clone(),

@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use super::rules;
 use super::service::{self, Notice};
 use super::store;
+use crate::web::base_url;
 use opsdesk_core::clock::now_ms;
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::pages::{PageResult, Shell, when};
@@ -21,18 +22,6 @@ const DAYS: i64 = 90;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/status", axum::routing::get(show))
-}
-
-/// Where the page is reached.
-pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = state.config.public_url.as_deref() {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost:8080");
-    format!("http://{host}")
 }
 
 pub struct Bar {

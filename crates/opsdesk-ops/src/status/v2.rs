@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The page's id: stable per installation (derived from where it is served).
 fn page_obj(state: &AppState, headers: &HeaderMap, brand: &str, p: &Page) -> Value {
-    let url = super::pages::base_url(state, headers);
+    let url = crate::web::base_url(state, headers);
     json!({
         "id": "opsdesk",
         "name": brand,
@@ -205,7 +205,7 @@ macro_rules! endpoint {
                 Ok(x) => x,
                 Err(r) => return r,
             };
-            let $url = super::pages::base_url(&state, &headers);
+            let $url = crate::web::base_url(&state, &headers);
             let page = page_obj(&state, &headers, &brand, &$p);
             let mut v: Value = $body;
             if let Some(o) = v.as_object_mut() {

@@ -15,6 +15,7 @@ use super::model::Step;
 use super::service::{self, MonitorInput, Uptime};
 use super::store::{self, MonitorRow};
 use crate::heartbeats::view::{self, Dot};
+use crate::web::{say, staff};
 use opsdesk_core::clock::now_ms;
 use opsdesk_core::error::AppError;
 use opsdesk_core::web::AppState;
@@ -30,14 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/monitors/{id}/pause", post(pause))
         .route("/monitors/{id}/resume", post(resume))
         .route("/monitors/{id}/delete", post(delete))
-}
-
-fn staff(me: &PageUser) -> Result<(), PageError> {
-    if me.user().role.is_staff() {
-        Ok(())
-    } else {
-        Err(PageError(AppError::forbidden("Monitors are for the team.")))
-    }
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -235,13 +228,6 @@ impl MonitorForm {
     }
 }
 
-fn say(e: &AppError) -> String {
-    match e.fields.iter().next() {
-        Some((f, p)) => format!("{f}: {p}"),
-        None => e.message.clone(),
-    }
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "monitors.html")]
 struct MonitorsPage {
@@ -272,7 +258,7 @@ async fn render_list(
 }
 
 async fn list(State(state): State<AppState>, session: Session, me: PageUser) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Monitors are for the team.")?;
     Ok(
         render_list(&state, &session, &me, MonitorForm::blank(), None)
             .await?
@@ -286,7 +272,7 @@ async fn create(
     me: PageUser,
     ApiForm(form): ApiForm<MonitorForm>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Monitors are for the team.")?;
     let made = match form.input() {
         Ok(i) => service::create(&state.db, &me.actor(), &i).await,
         Err(e) => Err(e),
@@ -402,7 +388,7 @@ async fn show(
     me: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Monitors are for the team.")?;
     let m = find(&state, &id).await?;
     let form = MonitorForm::of(&m);
     Ok(render_one(&state, &session, &me, &m, form, None)
@@ -417,7 +403,7 @@ async fn update(
     Path(id): Path<String>,
     ApiForm(form): ApiForm<MonitorForm>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Monitors are for the team.")?;
     let m = find(&state, &id).await?;
     let saved = match form.input() {
         Ok(i) => service::update(&state.db, &me.actor(), &m.id, &i).await,
@@ -444,7 +430,7 @@ async fn set_paused(
     id: &str,
     paused: bool,
 ) -> PageResult {
-    staff(me)?;
+    staff(me, "Monitors are for the team.")?;
     let m = find(state, id).await?;
     let m = service::set_paused(&state.db, &me.actor(), &m.id, paused).await?;
     let what = if paused {
@@ -480,7 +466,7 @@ async fn delete(
     me: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    staff(&me)?;
+    staff(&me, "Monitors are for the team.")?;
     let m = find(&state, &id).await?;
     let m = service::delete(&state.db, &me.actor(), &m.id).await?;
     flash(
