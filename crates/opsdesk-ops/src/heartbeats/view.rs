@@ -220,7 +220,8 @@ fn bar_chart(dots: &[Dot], title: &str, empty: &str) -> String {
             fmt_secs(v)
         ));
     }
-    let step = (W - LEFT) / runs.len() as f64;
+    // Bars at most 24 units wide: a few runs do not fill the chart with one block.
+    let step = ((W - LEFT) / runs.len() as f64).min(24.0);
     for (i, d) in runs.iter().enumerate() {
         let v = d.duration_ms.unwrap_or(0) as f64 / 1000.0;
         let h = (v / max * plot_h).max(1.0);
@@ -239,7 +240,11 @@ fn bar_chart(dots: &[Dot], title: &str, empty: &str) -> String {
 }
 
 fn fmt_secs(v: f64) -> String {
-    if v >= 120.0 {
+    if v > 0.0 && v < 0.01 {
+        format!("{:.1} ms", v * 1000.0)
+    } else if v > 0.0 && v < 1.0 {
+        format!("{:.0} ms", v * 1000.0)
+    } else if v >= 120.0 {
         format!("{:.0} min", v / 60.0)
     } else if v >= 10.0 {
         format!("{v:.0} s")
@@ -307,5 +312,8 @@ mod tests {
             "{chart}"
         );
         assert!(durations_chart(&[]).contains("No measured runs yet"));
+        assert_eq!(fmt_secs(0.0025), "2.5 ms");
+        assert_eq!(fmt_secs(0.25), "250 ms");
+        assert_eq!(fmt_secs(4.0), "4.0 s");
     }
 }

@@ -557,4 +557,45 @@ async fn the_scheduler_runs_due_monitors_and_alerts_on_failure(backend: Backend)
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
+
+    // In a real browser: the list with uptime and sparklines, a failing monitor's page with its
+    // response-time chart and the reason of each failed run.
+    let c = crate::browser::browser().await;
+    let mut shots = crate::browser::Shots {
+        dir: std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/screenshots"
+        )),
+        prefix: if backend == Backend::Sqlite {
+            "sqlite-monitors"
+        } else {
+            "postgres-monitors"
+        },
+        n: 0,
+    };
+    c.goto(&o.app.url("/login?next=/monitors"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    crate::browser::fill(&c, "input[name=email]", ADMIN_EMAIL).await;
+    crate::browser::fill(&c, "input[name=password]", crate::helpers::ADMIN_PASSWORD).await;
+    crate::browser::click(&c, "form[action='/login'] button[type=submit]").await;
+    crate::browser::wait_path(&c, "/monitors").await;
+    let rows = c
+        .find_all(fantoccini::Locator::Css("table.monitors tbody tr"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(rows.len(), 6, "five from the API and one from the form");
+    shots.take(&c, "list").await;
+    c.goto(&o.app.url(&format!("/monitors/{}", ids[0])))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    crate::browser::wait_path(&c, &format!("/monitors/{}", ids[0])).await;
+    let failed = c
+        .find_all(fantoccini::Locator::Css("tr.run-failed"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(failed.len(), 1);
+    assert!(crate::browser::text(&c).await.contains("(503)"));
+    shots.take(&c, "monitor").await;
+    let _ = c.close().await;
 }
