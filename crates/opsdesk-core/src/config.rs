@@ -66,7 +66,11 @@ impl Default for MonitoringConfig {
             ping_body_limit: 100_000,
             pings_kept: 1_000,
             allowed_targets: vec!["0.0.0.0/0".into(), "::/0".into()],
-            denied_targets: vec!["169.254.0.0/16".into(), "fe80::/10".into()],
+            denied_targets: vec![
+                "169.254.0.0/16".into(),
+                "fe80::/10".into(),
+                "fd00:ec2::254/128".into(),
+            ],
             concurrency: 64,
             results_days: 14,
             reminder_hours: 0,

@@ -127,7 +127,7 @@ pub fn describe_metrics() {
     );
     metrics::describe_gauge!(
         "opsdesk_heartbeat_up",
-        "1 while a heartbeat check is up (or in grace, or running), 0 when down; by check slug or UUID."
+        "1 while a heartbeat check is up (or in grace, or running), 0 when down; by check slug or name."
     );
 }
 

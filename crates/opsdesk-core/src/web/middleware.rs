@@ -54,7 +54,12 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         client_ip: ip,
         request_id: request_id.clone(),
     });
-    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
+    // Ping URLs carry what pings a check (its UUID, or the ping key): they are not logged.
+    let path = match req.uri().path() {
+        p if p.starts_with("/ping/") => "/ping/…",
+        p => p,
+    };
+    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %path);
     let start = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {

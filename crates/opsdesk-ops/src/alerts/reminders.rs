@@ -18,9 +18,9 @@ pub async fn send_due(db: &Db, every_hours: i64, now: i64) -> Result<usize, AppE
     let every = every_hours * 3_600_000;
     // Down things with their name and when their channels last heard of them.
     let rows = sqlx::query(
-        "SELECT d.id, d.name, (SELECT MAX(n.created) FROM alert_notifications n WHERE n.check_id = d.id) AS last \
-         FROM (SELECT id, name FROM hb_checks WHERE status = 'down' \
-               UNION ALL SELECT id, name FROM monitors WHERE status = 'down') d",
+        "SELECT d.id, d.name, d.kind, (SELECT MAX(n.created) FROM alert_notifications n WHERE n.check_id = d.id) AS last \
+         FROM (SELECT id, name, 'check' AS kind FROM hb_checks WHERE status = 'down' \
+               UNION ALL SELECT id, name, 'monitor' AS kind FROM monitors WHERE status = 'down') d",
     )
     .fetch_all(db.read())
     .await?;
@@ -34,7 +34,21 @@ pub async fn send_due(db: &Db, every_hours: i64, now: i64) -> Result<usize, AppE
         if now - last < every {
             continue;
         }
+        let kind: String = r.try_get("kind")?;
         let mut tx = db.begin().await?;
+        // Re-read under lock: a ping or run may have brought it back meanwhile.
+        let still_down = if kind == "check" {
+            crate::heartbeats::store::find_for_update(&mut tx, db.backend(), &id)
+                .await?
+                .is_some_and(|c| c.status == "down")
+        } else {
+            crate::uptime::store::find_for_update(&mut tx, db.backend(), &id)
+                .await?
+                .is_some_and(|m| m.status == "down")
+        };
+        if !still_down {
+            continue;
+        }
         let change = Change {
             id: &id,
             name: &name,

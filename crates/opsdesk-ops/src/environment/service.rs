@@ -105,46 +105,35 @@ pub async fn report(db: &Db, app: &str, facts: &Map<String, Value>) -> Result<Re
         .into_iter()
         .map(|f| (f.key, serde_json::from_str(&f.value).unwrap_or(Value::Null)))
         .collect();
-    let was: Vec<String> = store::breaks_of(&mut tx, &app)
-        .await?
-        .into_iter()
-        .map(|b| b.0)
-        .collect();
+    // Whether a break is news is decided by the rows written, so two reports at once (two
+    // instances) announce it once.
     let mut broken = Vec::new();
     for t in store::thresholds_for(&mut tx, &app).await? {
         let Ok(rule) = Rule::parse(&t.rule) else {
             continue;
         };
         let name = format!("{app}: {}", rule.text());
-        match rule.check(known.get(&rule.key)) {
+        let (news, old, new, reason) = match rule.check(known.get(&rule.key)) {
             Err(detail) => {
                 broken.push(detail.clone());
-                store::set_break(&mut tx, &t.id, &app, now, &detail).await?;
-                if !was.contains(&t.id) {
-                    let c = Change {
-                        id: &t.id,
-                        name: &name,
-                        old: "up",
-                        new: "down",
-                        reason: &detail,
-                        notifies: true,
-                    };
-                    notify::record(&mut tx, backend, &Actor::system(), &c, now).await?;
-                }
+                let fresh = store::set_break(&mut tx, &t.id, &app, now, &detail).await?;
+                (fresh, "up", "down", detail)
             }
-            Ok(()) if was.contains(&t.id) => {
-                store::clear_break(&mut tx, &t.id, &app).await?;
-                let c = Change {
-                    id: &t.id,
-                    name: &name,
-                    old: "down",
-                    new: "up",
-                    reason: "met again",
-                    notifies: true,
-                };
-                notify::record(&mut tx, backend, &Actor::system(), &c, now).await?;
+            Ok(()) => {
+                let cleared = store::clear_break(&mut tx, &t.id, &app).await?;
+                (cleared, "down", "up", "met again".to_string())
             }
-            Ok(()) => {}
+        };
+        if news {
+            let c = Change {
+                id: &t.id,
+                name: &name,
+                old,
+                new,
+                reason: &reason,
+                notifies: true,
+            };
+            notify::record(&mut tx, backend, &Actor::system(), &c, now).await?;
         }
     }
     tx.commit().await?;

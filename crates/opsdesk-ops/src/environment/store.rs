@@ -149,16 +149,17 @@ pub async fn all_breaks(db: &Db) -> Result<Vec<(String, String, i64, String)>, s
         .collect()
 }
 
+/// Records a break; true when it is new (false: it was broken already, its detail is updated).
 pub async fn set_break(
     tx: &mut Tx,
     threshold_id: &str,
     app: &str,
     since: i64,
     detail: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
         "INSERT INTO env_breaks (threshold_id, app, since, detail) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (threshold_id, app) DO UPDATE SET detail = excluded.detail",
+         ON CONFLICT (threshold_id, app) DO NOTHING",
     )
     .bind(threshold_id)
     .bind(app)
@@ -166,14 +167,23 @@ pub async fn set_break(
     .bind(detail)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    if r.rows_affected() == 0 {
+        sqlx::query("UPDATE env_breaks SET detail = $3 WHERE threshold_id = $1 AND app = $2")
+            .bind(threshold_id)
+            .bind(app)
+            .bind(detail)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(r.rows_affected() > 0)
 }
 
-pub async fn clear_break(tx: &mut Tx, threshold_id: &str, app: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM env_breaks WHERE threshold_id = $1 AND app = $2")
+/// Clears a break; true when there was one.
+pub async fn clear_break(tx: &mut Tx, threshold_id: &str, app: &str) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM env_breaks WHERE threshold_id = $1 AND app = $2")
         .bind(threshold_id)
         .bind(app)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(r.rows_affected() > 0)
 }

@@ -36,9 +36,9 @@ impl State {
         }
     }
 
-    /// The start of the oldest run still open.
+    /// The start of the newest run still open (as Healthchecks.io's `last_start`).
     pub fn last_start(&self) -> Option<i64> {
-        self.runs.iter().map(|r| r.started).min()
+        self.runs.iter().map(|r| r.started).max()
     }
 }
 
@@ -133,6 +133,10 @@ pub fn apply(spec: &Spec, state: &mut State, ping: &Ping<'_>, now: i64) -> Appli
     let mut flip = None;
     match kind {
         Action::Start => {
+            // A start without a run id replaces the previous one, as Healthchecks.io does.
+            if ping.rid.is_none() {
+                state.runs.retain(|r| r.rid.is_some());
+            }
             state.runs.push(Run {
                 started: now,
                 rid: ping.rid.map(str::to_string),
@@ -147,6 +151,9 @@ pub fn apply(spec: &Spec, state: &mut State, ping: &Ping<'_>, now: i64) -> Appli
             if let Some(i) = state.runs.iter().rposition(|r| r.rid.as_deref() == rid) {
                 let run = state.runs.remove(i);
                 duration_ms = Some((now - run.started).max(0));
+                // Runs started before the one that ended will not end any more (their job was
+                // killed): they would otherwise hold the check in "started" and take it down.
+                state.runs.retain(|r| r.started > run.started);
             }
             state.last_duration_ms = duration_ms;
             let new = if kind == Action::Fail {
@@ -240,6 +247,8 @@ pub fn go_down_if_due(spec: &Spec, state: &mut State, now: i64) -> Option<Flip> 
         reason: "timeout",
     };
     state.status = Status::Down;
+    // A run that overran is over: the next start begins afresh.
+    state.runs.clear();
     Some(flip)
 }
 

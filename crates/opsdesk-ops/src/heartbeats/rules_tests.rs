@@ -85,20 +85,69 @@ fn a_start_opens_a_run_its_end_measures() {
         ..ping(Action::Success)
     };
     apply(&spec, &mut s, &start(rid_a), 10 * MIN);
-    apply(&spec, &mut s, &start(rid_b), 11 * MIN);
     assert_eq!(shown(&spec, &s, 12 * MIN), Shown::Started);
-    // Run a must end within grace of its start.
-    assert_eq!(going_down_after(&spec, &s), Some(20 * MIN));
-    let b = apply(&spec, &mut s, &done(rid_b), 14 * MIN);
-    assert_eq!(b.duration_ms, Some(3 * MIN), "b is paired by its rid");
-    let a = apply(&spec, &mut s, &done(rid_a), 15 * MIN);
-    assert_eq!(a.duration_ms, Some(5 * MIN));
-    assert_eq!(shown(&spec, &s, 15 * MIN), Shown::Up);
+    assert_eq!(
+        going_down_after(&spec, &s),
+        Some(20 * MIN),
+        "a run must end within grace"
+    );
+    let a = apply(&spec, &mut s, &done(rid_a), 13 * MIN);
+    assert_eq!(a.duration_ms, Some(3 * MIN));
+    // Overlapping runs: each end is paired with its own start by the run id.
+    apply(&spec, &mut s, &start(rid_a), 20 * MIN);
+    apply(&spec, &mut s, &start(rid_b), 21 * MIN);
+    let a = apply(&spec, &mut s, &done(rid_a), 23 * MIN);
+    assert_eq!(a.duration_ms, Some(3 * MIN));
+    assert_eq!(
+        shown(&spec, &s, 23 * MIN),
+        Shown::Started,
+        "b is still running"
+    );
+    let b = apply(&spec, &mut s, &done(rid_b), 25 * MIN);
+    assert_eq!(b.duration_ms, Some(4 * MIN));
+    assert_eq!(shown(&spec, &s, 25 * MIN), Shown::Up);
     // A success without a start measures nothing.
     assert_eq!(
-        apply(&spec, &mut s, &ping(Action::Success), 16 * MIN).duration_ms,
+        apply(&spec, &mut s, &ping(Action::Success), 26 * MIN).duration_ms,
         None
     );
+}
+
+#[test]
+fn a_killed_run_does_not_keep_the_check_down() {
+    let spec = simple(60, 10);
+    let mut s = State::new();
+    apply(&spec, &mut s, &ping(Action::Success), 0);
+    // The job starts and is killed: down after grace.
+    apply(&spec, &mut s, &ping(Action::Start), 60 * MIN);
+    assert!(go_down_if_due(&spec, &mut s, 70 * MIN).is_some());
+    // The next run starts and ends: up, and not due again before its next period.
+    apply(&spec, &mut s, &ping(Action::Start), 120 * MIN);
+    let up = apply(&spec, &mut s, &ping(Action::Success), 125 * MIN);
+    assert_eq!(up.flip.map(|f| f.new), Some(Status::Up));
+    assert_eq!(going_down_after(&spec, &s), Some(125 * MIN + 70 * MIN));
+    // With run ids too: a killed run's id never ends, the next one does.
+    let mut s = State::new();
+    let killed = Ping {
+        rid: Some("0b4e1a4e-0000-4000-8000-00000000000c"),
+        ..ping(Action::Start)
+    };
+    apply(&spec, &mut s, &killed, 0);
+    let next = Ping {
+        rid: Some("0b4e1a4e-0000-4000-8000-00000000000d"),
+        ..ping(Action::Start)
+    };
+    apply(&spec, &mut s, &next, 5 * MIN);
+    let end = Ping {
+        action: Action::Success,
+        ..next
+    };
+    apply(&spec, &mut s, &end, 6 * MIN);
+    assert!(
+        s.runs.is_empty(),
+        "the killed run is dropped with the one that ended after it"
+    );
+    assert_eq!(going_down_after(&spec, &s), Some(6 * MIN + 70 * MIN));
 }
 
 #[test]
@@ -223,6 +272,9 @@ proptest! {
             apply(&spec, &mut s, &ping(action), now);
             prop_assert_eq!(s.n_pings, before + 1);
             prop_assert!(s.runs.len() <= MAX_OPEN_RUNS);
+            if matches!(action, Action::Success) && s.runs.is_empty() {
+                prop_assert!(going_down_after(&spec, &s).is_none_or(|d| d > now), "a success is never overdue at once");
+            }
             if let Some(deadline) = going_down_after(&spec, &s) {
                 prop_assert!(shown(&spec, &s, deadline - 1) != Shown::Down);
                 prop_assert_eq!(shown(&spec, &s, deadline), Shown::Down);

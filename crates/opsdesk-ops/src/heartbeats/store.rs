@@ -264,6 +264,32 @@ pub async fn many_for_update(
     Ok(out)
 }
 
+/// The ids of the checks with these slugs (no lock: the rows are locked by id next).
+pub async fn ids_by_slug(
+    tx: &mut Tx,
+    backend: Backend,
+    slugs: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in slugs.chunks(500) {
+        let list = placeholders(backend, 1, chunk.len());
+        let sql = format!("SELECT id FROM hb_checks WHERE slug IN ({list})");
+        let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+/// Every alert channel's id (a check made by a slug ping notifies them all).
+pub async fn all_channel_ids(tx: &mut Tx) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM alert_channels ORDER BY id")
+        .fetch_all(&mut **tx)
+        .await
+}
+
 /// Which column [`many_for_update`] looks in.
 #[derive(Clone, Copy, Debug)]
 pub enum Keyed {

@@ -94,8 +94,9 @@ async fn publish_metrics(db: &Db) -> Result<(), sqlx::Error> {
                 super::model::Shown::New | super::model::Shown::Paused => continue,
                 _ => 1.0,
             };
+            // Never the UUID: /metrics is open, and the UUID is what pings a check.
             let label = if c.slug.is_empty() {
-                c.id.clone()
+                c.name.clone()
             } else {
                 c.slug.clone()
             };

@@ -175,6 +175,9 @@ async fn write_batch(db: &Db, pings: &[&Incoming]) -> Result<Vec<Outcome>, AppEr
                     _ if *create => {
                         let row = service::new_slug_check(slug, p.received);
                         store::insert(&mut tx, &row).await?;
+                        // As Healthchecks.io: a check made by its first ping notifies every channel.
+                        let channels = store::all_channel_ids(&mut tx).await?;
+                        store::set_channels(&mut tx, &row.id, &channels).await?;
                         let id = row.id.clone();
                         loaded.by_slug.insert(slug.clone(), vec![id.clone()]);
                         loaded.rows.insert(id.clone(), row);
@@ -259,19 +262,25 @@ async fn load(tx: &mut Tx, db: &Db, pings: &[&Incoming]) -> Result<Loaded, sqlx:
     codes.dedup();
     slugs.sort_unstable();
     slugs.dedup();
+    // Slugs are turned into ids first, then every row is locked by id in one ordered
+    // statement: two instances never wait on each other in a circle.
+    let mut ids: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+    if !slugs.is_empty() {
+        ids.extend(store::ids_by_slug(tx, db.backend(), &slugs).await?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut rows = HashMap::new();
     let mut by_slug: HashMap<String, Vec<String>> = HashMap::new();
-    if !codes.is_empty() {
-        for r in store::many_for_update(tx, db.backend(), Keyed::Id, &codes).await? {
-            rows.insert(r.id.clone(), r);
-        }
-    }
-    if !slugs.is_empty() {
-        for r in store::many_for_update(tx, db.backend(), Keyed::Slug, &slugs).await? {
-            by_slug
-                .entry(r.slug.clone())
-                .or_default()
-                .push(r.id.clone());
+    if !id_refs.is_empty() {
+        for r in store::many_for_update(tx, db.backend(), Keyed::Id, &id_refs).await? {
+            if !r.slug.is_empty() && slugs.contains(&r.slug.as_str()) {
+                by_slug
+                    .entry(r.slug.clone())
+                    .or_default()
+                    .push(r.id.clone());
+            }
             rows.insert(r.id.clone(), r);
         }
     }

@@ -144,7 +144,8 @@ async fn show(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
                         .map(|f| (f.1, f.2))
                         .collect();
                     let start = c.row.created.div_euclid(86_400_000);
-                    rules::down_share_per_day(&changes, false, today, DAYS)
+                    let down_before = store::down_before(&state.db, id, since).await?;
+                    rules::down_share_per_day(&changes, down_before, today, DAYS)
                         .into_iter()
                         .enumerate()
                         .map(|(i, s)| (today - DAYS + 1 + i as i64 >= start).then_some(s))

@@ -280,3 +280,15 @@ pub async fn in_maintenance(tx: &mut Tx, source_id: &str, now: i64) -> Result<bo
     .await?;
     Ok(n > 0)
 }
+
+/// Whether a check was down just before `at` (its last flip before then went to down).
+pub async fn down_before(db: &Db, id: &str, at: i64) -> Result<bool, sqlx::Error> {
+    let last: Option<String> = sqlx::query_scalar(
+        "SELECT new_status FROM hb_flips WHERE check_id = $1 AND created < $2 ORDER BY created DESC LIMIT 1",
+    )
+    .bind(id)
+    .bind(at)
+    .fetch_optional(db.read())
+    .await?;
+    Ok(last.as_deref() == Some("down"))
+}

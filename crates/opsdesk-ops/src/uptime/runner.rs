@@ -117,6 +117,8 @@ fn build(
         .tls_danger_accept_invalid_certs(insecure)
         .dns_resolver(Arc::new(Guarded(policy.clone())))
         .user_agent(concat!("opsdesk-monitor/", env!("CARGO_PKG_VERSION")))
+        // A proxy would resolve names itself, past the target policy.
+        .no_proxy()
         .pool_idle_timeout(Duration::from_secs(60));
     if let Some(jar) = jar {
         b = b.cookie_provider(jar);
@@ -200,7 +202,9 @@ impl Clients {
         let parsed = match reqwest::Url::parse(&url) {
             Ok(u) => u,
             Err(_) => {
-                result.problems.push(format!("{url} is not a URL"));
+                result
+                    .problems
+                    .push("the URL, with captured values filled in, is not a URL".into());
                 return (result, Vec::new());
             }
         };

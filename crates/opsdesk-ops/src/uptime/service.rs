@@ -276,11 +276,24 @@ pub async fn create(db: &Db, actor: &Actor, input: &MonitorInput) -> Result<Moni
     Ok(m)
 }
 
+/// A URL for the audit log: no credentials, no query (both may carry secrets).
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.to_string()
+        }
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
 fn summary(m: &MonitorRow) -> String {
     let steps: Vec<Step> = serde_json::from_str(&m.steps).unwrap_or_default();
     let first = steps
         .first()
-        .map(|s| format!("{} {}", s.method, s.url))
+        .map(|s| format!("{} {}", s.method, redacted(&s.url)))
         .unwrap_or_default();
     format!(
         "name={} steps={} first={first} interval={}s",

@@ -37,10 +37,7 @@ impl Net {
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-            v4 => v4,
-        };
+        let ip = embedded_v4(ip);
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
                 let mask = u32::MAX
@@ -57,6 +54,33 @@ impl Net {
             _ => false,
         }
     }
+}
+
+/// The IPv4 address inside an IPv6 one that carries it (IPv4-mapped `::ffff:a.b.c.d`, NAT64
+/// `64:ff9b::a.b.c.d`, 6to4 `2002:aabb:ccdd::`), so a rule on the IPv4 network covers it.
+fn embedded_v4(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else { return ip };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
+    }
+    let s = v6.segments();
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return IpAddr::V4(std::net::Ipv4Addr::new(
+            (s[6] >> 8) as u8,
+            s[6] as u8,
+            (s[7] >> 8) as u8,
+            s[7] as u8,
+        ));
+    }
+    if s[0] == 0x2002 {
+        return IpAddr::V4(std::net::Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ));
+    }
+    ip
 }
 
 /// The networks monitors may and may not reach.
@@ -126,6 +150,14 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(p.refuses(ip("169.254.169.254")).is_some());
         assert!(p.refuses(ip("127.0.0.1")).is_none());
+        assert!(
+            p.refuses(ip("64:ff9b::a9fe:a9fe")).is_some(),
+            "NAT64 of 169.254.169.254"
+        );
+        assert!(
+            p.refuses(ip("2002:a9fe:a9fe::1")).is_some(),
+            "6to4 of 169.254.169.254"
+        );
         let only_office =
             Policy::new(&["192.168.0.0/16".into()], &[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(

@@ -98,13 +98,18 @@ pub async fn wait_path(c: &Client, expected: &str) {
     );
 }
 
+/// The page's text. A page still loading (after a click that navigates) has no body for a
+/// moment: that is waited out, for up to five seconds.
 pub async fn text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default()
+    let mut last = String::new();
+    for _ in 0..50 {
+        match c.find(Locator::Css("body")).await {
+            Ok(body) => return body.text().await.unwrap_or_default(),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the page has no body: {last}")
 }
 
 async fn first_run_journey_in_chromium(backend: Backend) {

@@ -47,6 +47,10 @@ async fn target_app() -> Router {
         .route("/moved", get(|| async { Redirect::temporary("/ok") }))
         .route("/loop", get(|| async { Redirect::temporary("/loop") }))
         .route(
+            "/to-metadata",
+            get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }),
+        )
+        .route(
             "/login",
             post(|body: String| async move {
                 if body.contains("\"user\":\"probe\"") {
@@ -332,6 +336,35 @@ async fn monitors_judge_answers_by_their_conditions(backend: Backend) {
         .await;
     let (ok, _, error) = o.run(&meta).await;
     assert!(!ok && error.contains("denied_targets"), "{error}");
+
+    let bounced = o
+        .create(mon("Bounced", format!("{base}/to-metadata"), json!({})))
+        .await;
+    let (ok, _, error) = o.run(&bounced).await;
+    assert!(
+        !ok && error.contains("redirect refused") && error.contains("denied_targets"),
+        "{error}"
+    );
+
+    // Credentials in a URL stay out of the audit log.
+    o.create(mon(
+        "With secret",
+        format!("http://probe:hunter2@127.0.0.1:{port}/ok?token=abc123"),
+        json!({}),
+    ))
+    .await;
+    let summaries: Vec<String> =
+        sqlx::query_scalar("SELECT summary FROM audit_log WHERE action = 'monitor.create'")
+            .fetch_all(o.app.state.db.read())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(summaries.iter().any(|s| s.contains("name=With secret")));
+    assert!(
+        summaries
+            .iter()
+            .all(|s| !s.contains("hunter2") && !s.contains("abc123")),
+        "{summaries:?}"
+    );
 
     // Bad input, each named.
     for (body, field) in [
