@@ -1,6 +1,7 @@
 //! Alerts: channels (email, generic webhook, Slack-compatible webhook) and the notifications a
 //! check's flips send on them.
 
+pub mod held;
 pub mod model;
 pub mod notify;
 pub mod reminders;

@@ -86,13 +86,13 @@ pub async fn record(
     if !c.notifies {
         return Ok(());
     }
-    // A maintenance window covering the check holds its alerts (the flip is still recorded).
-    if crate::status::store::in_maintenance(tx, c.id, now).await? {
-        return Ok(());
-    }
+    // A maintenance window covering the check holds its alerts: they are kept as `held` and
+    // sent when the window ends if they are still true (see `held`).
+    let held = crate::status::store::in_maintenance(tx, c.id, now).await?;
     for ch in store::channels_of(tx, c.id).await? {
         let id = uuid::Uuid::now_v7().to_string();
-        if store::insert_notification(tx, &id, &row.id, c.id, &ch.id, now).await? {
+        let state = if held { "held" } else { "queued" };
+        if store::insert_notification(tx, &id, &row.id, c.id, &ch.id, state, now).await? && !held {
             let mut job = NewJob::now(KIND, json!({ "notification": id }));
             job.max_attempts = MAX_ATTEMPTS;
             jobs::enqueue(tx, &job).await?;

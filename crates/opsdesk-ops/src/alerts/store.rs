@@ -71,23 +71,26 @@ pub async fn channels_of(tx: &mut Tx, check_id: &str) -> Result<Vec<Channel>, sq
 }
 
 /// Records a notification to send; false when this flip already has one on this channel.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_notification(
     tx: &mut Tx,
     id: &str,
     flip_id: &str,
     check_id: &str,
     channel_id: &str,
+    state: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "INSERT INTO alert_notifications (id, flip_id, check_id, channel_id, created, state, updated) \
-         VALUES ($1, $2, $3, $4, $5, 'queued', $5) ON CONFLICT (flip_id, channel_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (flip_id, channel_id) DO NOTHING",
     )
     .bind(id)
     .bind(flip_id)
     .bind(check_id)
     .bind(channel_id)
     .bind(now)
+    .bind(state)
     .execute(&mut **tx)
     .await?;
     Ok(r.rows_affected() > 0)

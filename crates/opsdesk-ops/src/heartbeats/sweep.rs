@@ -56,6 +56,13 @@ pub async fn run(
             tracing::warn!(error = %e, "cannot read heartbeat states for metrics");
         }
         tick += 1;
+        if leadership.is_leader() && tick % 10 == 1 {
+            match crate::alerts::held::release(&db, now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sent = n, "alerts held by maintenance released"),
+                Err(e) => tracing::warn!(error = %e.message, "cannot release held alerts"),
+            }
+        }
         if leadership.is_leader() && tick % 60 == 1 {
             match crate::alerts::reminders::send_due(&db, reminder_hours, now_ms()).await {
                 Ok(0) => {}

@@ -503,8 +503,10 @@ async fn flips(
     let (from, to) = flip_window(&query_pairs(q.as_deref()), now_ms())
         .map_err(|m| hc_error(StatusCode::BAD_REQUEST, &m))?;
     let rows = store::flips(&state.db, &c.id, from, to, 1_000).await?;
+    // As Healthchecks.io: only changes to up or down (not pauses and resumes).
     let list: Vec<Value> = rows
         .iter()
+        .filter(|f| matches!(f.new_status.as_str(), "up" | "down"))
         .map(|f| {
             json!({
                 "timestamp": iso(f.created),

@@ -203,11 +203,63 @@ async fn the_status_page_tells_clients_and_people(backend: Backend) {
     assert!(up["scheduled_maintenances"][0]["scheduled_for"].is_string());
     read(app.client.get(app.url(&format!("/ping/{uuid}")))).await;
     read(app.client.get(app.url(&format!("/ping/{uuid}/fail")))).await;
-    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_notifications")
-        .fetch_one(app.state.db.read())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(held, 1, "only the flip before the window was announced");
+    let count = |state: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM alert_notifications WHERE state = $1",
+            )
+            .bind(state)
+            .fetch_one(db.read())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    assert_eq!(
+        count("held").await,
+        2,
+        "the window holds the up and the down"
+    );
+    let release =
+        || opsdesk_ops::alerts::held::release(&app.state.db, opsdesk_core::clock::now_ms());
+    assert_eq!(
+        release().await.unwrap_or_else(|e| panic!("{e:?}")),
+        0,
+        "not while the window runs"
+    );
+
+    // A check that goes down in a window and stays down is announced when the window ends.
+    let check2 = m
+        .create(json!({"name": "Cache warmer", "timeout": 3600, "grace": 600, "channels": chan.id}))
+        .await;
+    let uuid2 = check2["uuid"].as_str().unwrap_or_default().to_string();
+    read(app.client.get(app.url(&format!("/ping/{uuid2}")))).await;
+    let cache =
+        add(json!({"name": "Cache", "group": "Jobs", "source": "check", "source_id": uuid2})).await;
+    let r = app
+        .post_json_with_token("/api/status/maintenances", &token, &json!({"name": "Cache work", "body": "Resizing.", "starts_at": iso_in(-1), "ends_at": iso_in(30), "components": [cache]}))
+        .await;
+    let window = r.json()["id"].as_str().unwrap_or_default().to_string();
+    read(app.client.get(app.url(&format!("/ping/{uuid2}/fail")))).await;
+    assert_eq!(count("held").await, 3);
+    let r = app
+        .post_json_with_token(
+            &format!("/api/status/notices/{window}/updates"),
+            &token,
+            &json!({"status": "completed", "body": "Done early."}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(release().await.unwrap_or_else(|e| panic!("{e:?}")), 1);
+    drain(app).await;
+    let posts = crate::sla_timers::posted(&got, 2).await;
+    assert_eq!(posts[1]["check"]["name"], "Cache warmer");
+    assert_eq!(posts[1]["event"], "check.down");
+    assert_eq!(
+        release().await.unwrap_or_else(|e| panic!("{e:?}")),
+        0,
+        "sent once"
+    );
 
     // The real exporter reads the summary and reports the components we set.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -277,12 +329,12 @@ async fn the_status_page_tells_clients_and_people(backend: Backend) {
         .find_all(Locator::Css("svg.bars"))
         .await
         .unwrap_or_default();
-    assert_eq!(bars.len(), 3, "a 90-day bar per component");
+    assert_eq!(bars.len(), 4, "a 90-day bar per component");
     let rects = c
         .find_all(Locator::Css("svg.bars rect"))
         .await
         .unwrap_or_default();
-    assert_eq!(rects.len(), 270);
+    assert_eq!(rects.len(), 360);
     let page = text(&c).await;
     for want in [
         "Web",
