@@ -403,5 +403,6 @@ pub async fn set_paused(
         notify::on_flip(&mut tx, backend, actor, &row, &f, now_ms()).await?;
     }
     tx.commit().await?;
+    crate::status::service::forget(db);
     Ok(row)
 }

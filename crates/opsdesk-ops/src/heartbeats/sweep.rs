@@ -36,6 +36,9 @@ pub async fn sweep(db: &Db, now: i64) -> Result<usize, AppError> {
             flipped += 1;
         }
         tx.commit().await?;
+        if flipped > 0 {
+            crate::status::service::forget(db);
+        }
     }
     Ok(flipped)
 }

@@ -239,12 +239,16 @@ async fn write_batch(db: &Db, pings: &[&Incoming]) -> Result<Vec<Outcome>, AppEr
         .collect();
     store::save_states(&mut tx, backend, &changed).await?;
     let actor = Actor::system();
+    let flipped = !flips.is_empty();
     for (id, flip, at) in flips {
         if let Some(row) = loaded.rows.get(&id) {
             notify::on_flip(&mut tx, backend, &actor, row, &flip, at).await?;
         }
     }
     tx.commit().await?;
+    if flipped {
+        crate::status::service::forget(db);
+    }
     Ok(outcomes)
 }
 

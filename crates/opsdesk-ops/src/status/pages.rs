@@ -108,7 +108,7 @@ fn bar_class(down_share: Option<f64>) -> &'static str {
 async fn show(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let now = now_ms();
     let today = now.div_euclid(86_400_000);
-    let p = service::page(&state.db, now, 14).await?;
+    let p = service::page_cached(&state.db, now, 14).await?;
     let brand = opsdesk_core::setup::instance(&state.db)
         .await
         .map(|i| i.brand_name)

@@ -3,6 +3,7 @@
 //! components, incidents with their updates, maintenance windows — validated and audited.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Deserialize;
 
@@ -42,6 +43,41 @@ pub struct Page {
 
 fn known(list: &[&str], v: &str) -> bool {
     list.contains(&v)
+}
+
+/// How long a built page is served again (the page and its JSON are public and read often:
+/// every client polling `summary.json`, every visitor).
+const CACHE_MS: i64 = 5_000;
+
+type PageCache = HashMap<(usize, i64), (i64, Arc<Page>)>;
+
+fn cache() -> &'static Mutex<PageCache> {
+    static CACHE: OnceLock<Mutex<PageCache>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Drops this database's cached page (after a change made here; other instances see a change
+/// within [`CACHE_MS`]).
+pub fn forget(db: &Db) {
+    if let Ok(mut c) = cache().lock() {
+        c.retain(|k, _| k.0 != db.identity());
+    }
+}
+
+/// The page now, built at most every few seconds.
+pub async fn page_cached(db: &Db, now: i64, days: i64) -> Result<Arc<Page>, AppError> {
+    let key = (db.identity(), days);
+    if let Some((at, p)) = cache().lock().ok().and_then(|c| c.get(&key).cloned())
+        && now - at < CACHE_MS
+        && now >= at
+    {
+        return Ok(p);
+    }
+    let p = Arc::new(page(db, now, days).await?);
+    if let Ok(mut c) = cache().lock() {
+        c.insert(key, (now, p.clone()));
+    }
+    Ok(p)
 }
 
 /// The page now: incidents of the last `days` and open ones, maintenance windows not long over.
@@ -264,6 +300,7 @@ pub async fn create_component(
     )
     .await?;
     tx.commit().await?;
+    forget(db);
     Ok(row)
 }
 
@@ -292,6 +329,7 @@ pub async fn update_component(
     )
     .await?;
     tx.commit().await?;
+    forget(db);
     Ok(row)
 }
 
@@ -307,6 +345,7 @@ pub async fn delete_component(db: &Db, actor: &Actor, id: &str) -> Result<(), Ap
     )
     .await?;
     tx.commit().await?;
+    forget(db);
     Ok(())
 }
 
@@ -441,6 +480,7 @@ pub async fn create_notice(
     )
     .await?;
     tx.commit().await?;
+    forget(db);
     Ok(row)
 }
 
@@ -516,5 +556,6 @@ pub async fn update_notice(
     )
     .await?;
     tx.commit().await?;
+    forget(db);
     Ok(n)
 }

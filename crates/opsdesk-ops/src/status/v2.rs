@@ -179,12 +179,12 @@ fn notice(n: &Notice, p: &Page, url: &str) -> Value {
     v
 }
 
-async fn load(state: &AppState) -> Result<(Page, String), Response> {
+async fn load(state: &AppState) -> Result<(std::sync::Arc<Page>, String), Response> {
     let brand = opsdesk_core::setup::instance(&state.db)
         .await
         .map(|i| i.brand_name)
         .unwrap_or_else(|_| "opsdesk".into());
-    service::page(&state.db, now_ms(), 30)
+    service::page_cached(&state.db, now_ms(), 30)
         .await
         .map(|p| (p, brand))
         .map_err(IntoResponse::into_response)

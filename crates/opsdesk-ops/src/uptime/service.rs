@@ -389,6 +389,7 @@ pub async fn set_paused(
     };
     notify::record(&mut tx, backend, actor, &change, now_ms()).await?;
     tx.commit().await?;
+    crate::status::service::forget(db);
     Ok(m)
 }
 
@@ -446,5 +447,8 @@ pub async fn record_run(
         notify::record(&mut tx, backend, &Actor::system(), &change, started + r.ms).await?;
     }
     tx.commit().await?;
+    if flip.is_some() {
+        crate::status::service::forget(db);
+    }
     Ok(())
 }
