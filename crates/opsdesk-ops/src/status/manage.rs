@@ -33,6 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/status/manage/incidents", post(add_incident))
         .route("/status/manage/maintenances", post(add_maintenance))
         .route("/status/manage/notices/{id}/updates", post(add_update))
+        .route(
+            "/status/manage/logo",
+            post(super::logo::upload).layer(axum::extract::DefaultBodyLimit::max(
+                super::logo::MAX_BYTES + 64 * 1024,
+            )),
+        )
 }
 
 pub struct ComponentLine {
@@ -88,6 +94,7 @@ struct ManagePage {
     impacts: [&'static str; 4],
     error: Option<String>,
     draft: Draft,
+    has_logo: bool,
 }
 
 async fn render(
@@ -162,6 +169,7 @@ async fn render(
         impacts: rules::IMPACTS,
         error,
         draft,
+        has_logo: super::logo::exists(&state.db).await?,
     })
 }
 

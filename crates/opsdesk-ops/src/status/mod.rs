@@ -3,6 +3,7 @@
 //! alerts of the checks they cover), the page itself and Statuspage's v2 JSON.
 
 pub mod api;
+pub mod logo;
 pub mod manage;
 pub mod pages;
 pub mod rules;

@@ -21,7 +21,9 @@ use opsdesk_core::web::pages::{PageResult, Shell, when};
 const DAYS: i64 = 90;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/status", axum::routing::get(show))
+    Router::new()
+        .route("/status", axum::routing::get(show))
+        .route("/status/logo", axum::routing::get(super::logo::serve))
 }
 
 pub struct Bar {
@@ -65,6 +67,7 @@ struct StatusPage {
     recent: Vec<NoticeView>,
     maintenance: Vec<NoticeView>,
     json_url: String,
+    has_logo: bool,
 }
 
 fn label(status: &str) -> &'static str {
@@ -208,6 +211,7 @@ async fn show(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     Ok(StatusPage {
         shell,
         json_url: format!("{}/api/v2/summary.json", base_url(&state, &headers)),
+        has_logo: super::logo::exists(&state.db).await?,
         brand,
         indicator: p.indicator,
         description: p.description,

@@ -512,6 +512,49 @@ async fn the_status_page_is_managed_in_forms(backend: Backend) {
     assert_eq!(r.status, 422);
     assert!(r.text.contains("ends_at: must be after starts_at"));
 
+    // A logo: images only, recognised by their bytes.
+    let upload = |bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("logo.png");
+        read(
+            app.client
+                .post(app.url("/status/manage/logo"))
+                .header("accept", "text/html")
+                .multipart(reqwest::multipart::Form::new().part("logo", part)),
+        )
+    };
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 64]].concat();
+    assert_eq!(upload(png.clone()).await.status, 303);
+    let status_page = app.get_page("/status").await;
+    assert!(status_page.text.contains("<img src=\"/status/logo\""));
+    let logo = read(app.client.get(app.url("/status/logo"))).await;
+    assert_eq!(logo.status, 200);
+    assert_eq!(
+        logo.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/png")
+    );
+    assert_eq!(
+        logo.headers
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+    let r = upload(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec()).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("PNG, JPEG, GIF or WebP"));
+    let r = upload([png.as_slice(), &vec![0u8; 300 * 1024]].concat()).await;
+    assert!(r.status == 413 || r.status == 422, "{}", r.status);
+    assert_eq!(
+        upload(Vec::new()).await.status,
+        303,
+        "an empty choice removes it"
+    );
+    assert_eq!(
+        read(app.client.get(app.url("/status/logo"))).await.status,
+        404
+    );
+
     // Customers cannot manage it.
     app.add_user("customer@example.com", "customer", "").await;
     let customer = crate::helpers::TestAppClient::new(app);
