@@ -91,7 +91,7 @@ pub async fn run(
 const GAUGED_CHECKS: usize = 2_000;
 
 /// Publishes the checks' states as gauges (every instance, so any one can be scraped).
-async fn publish_metrics(db: &Db) -> Result<(), sqlx::Error> {
+pub async fn publish_metrics(db: &Db) -> Result<(), sqlx::Error> {
     let now = now_ms();
     let rows = store::list(db, &store::ListFilter::default()).await?;
     let mut counts = std::collections::BTreeMap::new();

@@ -320,6 +320,8 @@ struct MonitorPage {
     paused: bool,
     chart: String,
     runs: Vec<RunLine>,
+    /// Alerts sent: when, channel, kind, about, delivery state, error.
+    sent: Vec<(String, String, String, String, String, String)>,
     form: MonitorForm,
     error: Option<String>,
 }
@@ -376,6 +378,20 @@ async fn render_one(
             .unwrap_or_else(|| "—".into()),
         paused: m.status == "paused",
         chart: view::response_chart(&dots(&rows)),
+        sent: crate::alerts::store::sent_for_check(&state.db, &m.id, 50)
+            .await?
+            .into_iter()
+            .map(|x| {
+                (
+                    when(x.created),
+                    x.channel,
+                    x.kind,
+                    x.new_status,
+                    x.state,
+                    x.error.unwrap_or_default(),
+                )
+            })
+            .collect(),
         runs,
         form,
         error,

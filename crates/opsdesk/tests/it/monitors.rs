@@ -561,6 +561,10 @@ async fn the_scheduler_runs_due_monitors_and_alerts_on_failure(backend: Backend)
         "the failure is explained"
     );
     assert!(page.text.contains("Response times"));
+    assert!(
+        page.text.contains("Alerts sent") && page.text.contains("Hook"),
+        "the alert and its delivery show"
+    );
     let r = o
         .app
         .post_form(

@@ -27,6 +27,42 @@ async fn metrics_pass_promtool(backend: Backend) {
     app.get("/api/me").await;
     app.get("/api/nope").await;
     app.login(ADMIN_EMAIL, "wrong password").await;
+    // Monitoring's metrics too: a heartbeat check pinged, a monitor run.
+    let db = &app.state.db;
+    let actor = opsdesk_core::audit::Actor::cli();
+    let input = opsdesk_ops::heartbeats::service::CheckInput {
+        name: Some("Nightly \"backup\"".into()),
+        ..Default::default()
+    };
+    let (check, _) = opsdesk_ops::heartbeats::service::create(db, &actor, &input)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    app.get(&format!("/ping/{}", check.id)).await;
+    let monitor = opsdesk_ops::uptime::service::create(
+        db,
+        &actor,
+        &opsdesk_ops::uptime::service::MonitorInput {
+            name: Some("Own health".into()),
+            url: Some(app.url("/api/health")),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let clients = opsdesk_ops::uptime::runner::Clients::new(
+        opsdesk_ops::target_policy(&app.state.config).unwrap_or_else(|e| panic!("{e}")),
+    );
+    opsdesk_ops::uptime::scheduler::run_one(
+        db,
+        &clients,
+        &monitor.id,
+        opsdesk_core::clock::now_ms(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    opsdesk_ops::heartbeats::sweep::publish_metrics(db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let r = app.get("/metrics").await;
     assert_eq!(r.status, 200);
     for name in [
@@ -36,6 +72,12 @@ async fn metrics_pass_promtool(backend: Backend) {
         "opsdesk_db_pool_connections{",
         "opsdesk_leader ",
         "# HELP opsdesk_http_requests_total",
+        "opsdesk_pings_total",
+        "opsdesk_heartbeats{status=\"up\"} 1",
+        "opsdesk_heartbeat_up{check=\"nightly-backup\"} 1",
+        "opsdesk_check_up{check=\"Own health\"} 1",
+        "opsdesk_check_response_seconds{check=\"Own health\"}",
+        "opsdesk_check_drift_seconds_bucket",
     ] {
         assert!(r.text.contains(name), "{name} missing from:\n{}", r.text);
     }
