@@ -139,6 +139,29 @@ pub struct MonitorForm {
     /// The steps as JSON (multi-step monitors); wins over `url` when given.
     #[serde(default)]
     pub steps: String,
+    /// Chosen alert channels (the form's `channel` checkboxes).
+    #[serde(skip)]
+    pub channels: Vec<String>,
+}
+
+impl MonitorForm {
+    /// Reads the posted fields; `channel` may come many times.
+    fn from_pairs(pairs: Vec<(String, String)>) -> MonitorForm {
+        let mut fields = std::collections::HashMap::new();
+        let mut channels = Vec::new();
+        for (k, v) in pairs {
+            if k == "channel" {
+                channels.push(v);
+            } else {
+                fields.insert(k, v);
+            }
+        }
+        let mut form: MonitorForm = serde_json::to_value(&fields)
+            .and_then(serde_json::from_value)
+            .unwrap_or_default();
+        form.channels = channels;
+        form
+    }
 }
 
 impl MonitorForm {
@@ -183,6 +206,7 @@ impl MonitorForm {
             success_threshold: m.success_threshold.to_string(),
             follow_redirects: follow.then(|| "on".into()),
             insecure: m.insecure.then(|| "on".into()),
+            channels: Vec::new(),
         }
     }
 
@@ -204,6 +228,7 @@ impl MonitorForm {
             failure_threshold: num("failure_threshold", &self.failure_threshold)?,
             success_threshold: num("success_threshold", &self.success_threshold)?,
             insecure: Some(self.insecure.is_some()),
+            channels: Some(self.channels.clone()),
             ..MonitorInput::default()
         };
         if self.steps.trim().is_empty() {
@@ -235,6 +260,23 @@ struct MonitorsPage {
     items: Vec<Item>,
     form: MonitorForm,
     error: Option<String>,
+    /// Every channel: (id, name, kind, chosen).
+    channels: Vec<(String, String, String, bool)>,
+}
+
+/// Every alert channel as the form lists it, with whether it is chosen.
+async fn channel_choices(
+    state: &AppState,
+    chosen: &[String],
+) -> Result<Vec<(String, String, String, bool)>, PageError> {
+    Ok(crate::alerts::store::channels(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let on = chosen.contains(&c.id);
+            (c.id, c.name, c.kind, on)
+        })
+        .collect())
 }
 
 async fn render_list(
@@ -252,6 +294,7 @@ async fn render_list(
     Ok(MonitorsPage {
         shell: Shell::load(state, session, Some(me.user()), "Monitors", "monitors").await,
         items,
+        channels: channel_choices(state, &form.channels).await?,
         form,
         error,
     })
@@ -270,9 +313,10 @@ async fn create(
     State(state): State<AppState>,
     session: Session,
     me: PageUser,
-    ApiForm(form): ApiForm<MonitorForm>,
+    ApiForm(pairs): ApiForm<Vec<(String, String)>>,
 ) -> PageResult {
     staff(&me, "Monitors are for the team.")?;
+    let form = MonitorForm::from_pairs(pairs);
     let made = match form.input() {
         Ok(i) => service::create(&state.db, &me.actor(), &i).await,
         Err(e) => Err(e),
@@ -324,6 +368,7 @@ struct MonitorPage {
     sent: Vec<(String, String, String, String, String, String)>,
     form: MonitorForm,
     error: Option<String>,
+    channels: Vec<(String, String, String, bool)>,
 }
 
 async fn find(state: &AppState, id: &str) -> Result<MonitorRow, PageError> {
@@ -393,6 +438,7 @@ async fn render_one(
             })
             .collect(),
         runs,
+        channels: channel_choices(state, &form.channels).await?,
         form,
         error,
     })
@@ -406,7 +452,8 @@ async fn show(
 ) -> PageResult {
     staff(&me, "Monitors are for the team.")?;
     let m = find(&state, &id).await?;
-    let form = MonitorForm::of(&m);
+    let mut form = MonitorForm::of(&m);
+    form.channels = crate::heartbeats::store::channel_ids(&state.db, &m.id).await?;
     Ok(render_one(&state, &session, &me, &m, form, None)
         .await?
         .into_response())
@@ -417,10 +464,11 @@ async fn update(
     session: Session,
     me: PageUser,
     Path(id): Path<String>,
-    ApiForm(form): ApiForm<MonitorForm>,
+    ApiForm(pairs): ApiForm<Vec<(String, String)>>,
 ) -> PageResult {
     staff(&me, "Monitors are for the team.")?;
     let m = find(&state, &id).await?;
+    let form = MonitorForm::from_pairs(pairs);
     let saved = match form.input() {
         Ok(i) => service::update(&state.db, &me.actor(), &m.id, &i).await,
         Err(e) => Err(e),

@@ -590,10 +590,23 @@ async fn the_scheduler_runs_due_monitors_and_alerts_on_failure(backend: Backend)
                 ("conditions", "[STATUS] == 200"),
                 ("interval", "60"),
                 ("follow_redirects", "on"),
+                ("channel", &chan.id),
             ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
+    let made = r.location().trim_start_matches("/monitors/").to_string();
+    assert_eq!(
+        o.get(&made).await["channels"],
+        json!([chan.id]),
+        "channels chosen in the form"
+    );
+    let page = o.app.get_page(&format!("/monitors/{made}")).await;
+    assert!(
+        page.text
+            .contains(&format!("value=\"{}\" checked", chan.id)),
+        "the form shows them"
+    );
 
     // In a real browser: the list with uptime and sparklines, a failing monitor's page with its
     // response-time chart and the reason of each failed run.
