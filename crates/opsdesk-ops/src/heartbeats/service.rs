@@ -237,9 +237,20 @@ async fn resolve_channels(db: &Db, spec: &str) -> Result<Vec<String>, AppError> 
 async fn find_unique(
     db: &Db,
     row: &CheckRow,
-    unique: &[String],
+    input: &CheckInput,
 ) -> Result<Option<CheckRow>, AppError> {
-    if unique.is_empty() {
+    let unique = input.unique.as_deref().unwrap_or(&[]);
+    // A field named in `unique` but not given matches nothing (as Healthchecks.io, which
+    // compares with the request's value, not a default).
+    let given = |f: &str| match f {
+        "name" => input.name.is_some(),
+        "slug" => input.slug.is_some() || input.name.is_some(),
+        "tags" => input.tags.is_some(),
+        "timeout" => input.timeout.is_some(),
+        "grace" => input.grace.is_some(),
+        _ => false,
+    };
+    if unique.is_empty() || !unique.iter().all(|f| given(f)) {
         return Ok(None);
     }
     let all = store::list(db, &ListFilter::default()).await?;
@@ -281,7 +292,7 @@ pub async fn create(
     if input.slug.is_none() {
         row.slug = model::slugify(&row.name);
     }
-    if let Some(existing) = find_unique(db, &row, input.unique.as_deref().unwrap_or(&[])).await? {
+    if let Some(existing) = find_unique(db, &row, input).await? {
         let updated = update(db, actor, &existing.id, input).await?;
         return Ok((updated, false));
     }

@@ -422,6 +422,19 @@ async fn the_python_client_manages_checks(backend: Backend) {
     )
     .await;
     assert_eq!(r.status, 400);
+    for _ in 0..2 {
+        let (status, _) = m
+            .api(
+                reqwest::Method::POST,
+                "/api/v3/checks/",
+                Some(json!({"unique": ["name"], "tags": "unnamed"})),
+            )
+            .await;
+        assert_eq!(
+            status, 201,
+            "a unique field the request leaves out matches nothing"
+        );
+    }
     let r = read(m.app.client.get(m.app.url("/api/v3/checks/"))).await;
     assert_eq!(
         (r.status, r.text.as_str()),
