@@ -83,21 +83,27 @@ pub async fn page_cached(db: &Db, now: i64, days: i64) -> Result<Arc<Page>, AppE
 /// The page now: incidents of the last `days` and open ones, maintenance windows not long over.
 pub async fn page(db: &Db, now: i64, days: i64) -> Result<Page, AppError> {
     let rows = store::components(db).await?;
-    let checks: HashMap<String, String> = crate::heartbeats::store::list(db, &Default::default())
-        .await?
-        .into_iter()
-        .map(|c| {
-            let shown = crate::heartbeats::rules::shown(&c.spec(), &c.state(), now);
-            (c.id, shown.as_str().to_string())
-        })
-        .collect();
-    let monitors: HashMap<String, String> = crate::uptime::store::list(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.status))
-        .collect();
+    // Only what the components follow is read.
+    let mut checks: HashMap<String, String> = HashMap::new();
+    let mut monitors: HashMap<String, String> = HashMap::new();
+    for c in &rows {
+        match (c.source_kind.as_str(), c.source_id.as_deref()) {
+            ("check", Some(id)) => {
+                if let Some(ch) = crate::heartbeats::store::find(db, id).await? {
+                    let shown = crate::heartbeats::rules::shown(&ch.spec(), &ch.state(), now);
+                    checks.insert(ch.id, shown.as_str().to_string());
+                }
+            }
+            ("monitor", Some(id)) => {
+                if let Some(m) = crate::uptime::store::find(db, id).await? {
+                    monitors.insert(m.id, m.status);
+                }
+            }
+            _ => {}
+        }
+    }
     let since = now - days * 86_400_000;
-    let (updates, links) = store::details(db).await?;
+    let (updates, links) = store::details(db, since).await?;
     let notice = |row: NoticeRow| {
         let status = if row.kind == "maintenance" {
             rules::maintenance_phase(

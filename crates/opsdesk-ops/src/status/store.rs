@@ -220,6 +220,7 @@ pub async fn set_notice_components(
 /// Every notice's updates (newest first) and components, by notice id.
 pub async fn details(
     db: &Db,
+    since: i64,
 ) -> Result<
     (
         Vec<(String, String, String, String, i64)>,
@@ -227,18 +228,36 @@ pub async fn details(
     ),
     sqlx::Error,
 > {
-    let ups = sqlx::query("SELECT id, notice_id, status, body, created FROM status_notice_updates ORDER BY created DESC")
-        .fetch_all(db.read())
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("notice_id")?, r.try_get("status")?, r.try_get("body")?, r.try_get("created")?)))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let comps = sqlx::query("SELECT notice_id, component_id FROM status_notice_components")
-        .fetch_all(db.read())
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("notice_id")?, r.try_get("component_id")?)))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // Only the notices the page lists (the same window as `notices`).
+    const LISTED: &str = "SELECT id FROM status_notices WHERE created >= $1 OR resolved_at IS NULL \
+                          OR ends_at >= $1";
+    let ups = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, notice_id, status, body, created FROM status_notice_updates \
+         WHERE notice_id IN ({LISTED}) ORDER BY created DESC"
+    )))
+    .bind(since)
+    .fetch_all(db.read())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("notice_id")?,
+            r.try_get("status")?,
+            r.try_get("body")?,
+            r.try_get("created")?,
+        ))
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let comps = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT notice_id, component_id FROM status_notice_components WHERE notice_id IN ({LISTED})"
+    )))
+    .bind(since)
+    .fetch_all(db.read())
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("notice_id")?, r.try_get("component_id")?)))
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((ups, comps))
 }
 
