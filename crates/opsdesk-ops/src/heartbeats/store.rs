@@ -529,16 +529,27 @@ pub async fn ping(db: &Db, check_id: &str, n: i64) -> Result<Option<PingRow>, sq
     row.as_ref().map(|r| ping_from(r, true)).transpose()
 }
 
-/// Forgets log lines beyond the newest `keep` of each check; returns how many went.
+/// Forgets log lines beyond the newest `keep` of each check; returns how many went. Each check
+/// over its limit is trimmed by a range on the log's key, so the log is never scanned whole.
 pub async fn prune_pings(db: &Db, keep: i64) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query(
-        "DELETE FROM hb_pings WHERE EXISTS (SELECT 1 FROM hb_checks c \
-         WHERE c.id = hb_pings.check_id AND hb_pings.n <= c.n_pings - $1)",
-    )
-    .bind(keep)
-    .execute(db.write())
-    .await?;
-    Ok(r.rows_affected())
+    let over: Vec<(String, i64)> =
+        sqlx::query("SELECT id, n_pings FROM hb_checks WHERE n_pings > $1")
+            .bind(keep)
+            .fetch_all(db.read())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("n_pings")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let mut gone = 0;
+    for (id, n) in over {
+        let r = sqlx::query("DELETE FROM hb_pings WHERE check_id = $1 AND n <= $2")
+            .bind(&id)
+            .bind(n - keep)
+            .execute(db.write())
+            .await?;
+        gone += r.rows_affected();
+    }
+    Ok(gone)
 }
 
 /// A change of a check's stored status.

@@ -264,6 +264,25 @@ async fn every_ping_form_answers_as_healthchecks_does(backend: Backend) {
     assert_eq!(r.text, "just a note");
     let heads: Vec<&Value> = list.iter().filter(|p| p["method"] == "HEAD").collect();
     assert_eq!(heads.len(), 1);
+
+    // The log keeps the newest lines of each check; the count goes on.
+    let gone = opsdesk_ops::heartbeats::store::prune_pings(&m.app.state.db, 4)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(gone >= 7, "{gone}");
+    let (_, pings) = m
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/v3/checks/{uuid}/pings/"),
+            None,
+        )
+        .await;
+    let ns: Vec<i64> = pings["pings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["n"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(ns, [11, 10, 9, 8]);
+    assert_eq!(m.check(&uuid).await["n_pings"], 11);
 }
 
 async fn the_python_client_manages_checks(backend: Backend) {
