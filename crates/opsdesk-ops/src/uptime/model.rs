@@ -153,34 +153,8 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
-/// A monitor's status as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    New,
-    Up,
-    Down,
-    Paused,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Up => "up",
-            Status::Down => "down",
-            Status::Paused => "paused",
-        }
-    }
-
-    pub fn parse(s: &str) -> Status {
-        match s {
-            "up" => Status::Up,
-            "down" => Status::Down,
-            "paused" => Status::Paused,
-            _ => Status::New,
-        }
-    }
-}
+/// A monitor's status as stored: the same four as a heartbeat check's.
+pub use crate::heartbeats::model::Status;
 
 /// Consecutive results and the status they lead to: `failure_threshold` failed runs in a row
 /// turn a monitor down, `success_threshold` passed runs in a row turn it up (a new monitor's
