@@ -21,6 +21,7 @@ use crate::on_both;
 use crate::sla_timers::{posted, receiver};
 
 on_both!(
+    names_resolving_to_denied_networks_are_not_reached,
     monitors_judge_answers_by_their_conditions,
     flows_carry_cookies_and_captured_tokens,
     the_scheduler_runs_due_monitors_and_alerts_on_failure
@@ -648,4 +649,36 @@ async fn the_scheduler_runs_due_monitors_and_alerts_on_failure(backend: Backend)
     assert!(crate::browser::text(&c).await.contains("(503)"));
     shots.take(&c, "monitor").await;
     let _ = c.close().await;
+}
+
+async fn names_resolving_to_denied_networks_are_not_reached(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.monitoring.denied_targets = vec!["127.0.0.0/8".into(), "::1/128".into()];
+    })
+    .await;
+    app.setup().await;
+    let token = app.token(ADMIN_EMAIL, Scope::Write).await;
+    let base = http_target().await;
+    let port = base.rsplit(':').next().unwrap_or_default().to_string();
+    let r = app
+        .post_json_with_token(
+            "/api/monitors",
+            &token,
+            &json!({"name": "By name", "url": format!("http://localhost:{port}/ok")}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json()["id"].as_str().unwrap_or_default().to_string();
+    let clients = Clients::new(
+        opsdesk_ops::target_policy(&app.state.config).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let run = scheduler::run_one(&app.state.db, &clients, &id, opsdesk_core::clock::now_ms())
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap_or_else(|| panic!("no run"));
+    let error = run.error.unwrap_or_default();
+    assert!(
+        !run.ok && error.contains("denied_targets"),
+        "the name resolved to a denied address: {error}"
+    );
 }
