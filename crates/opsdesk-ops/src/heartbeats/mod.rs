@@ -6,11 +6,13 @@
 //! `service` holds the use cases; `ping`, `v3` and `pages` are the ways in.
 
 pub mod keys;
+pub mod log_store;
 pub mod model;
 pub mod pages;
 pub mod ping;
 pub mod rules;
 pub mod service;
+pub mod settings_pages;
 pub mod store;
 pub mod sweep;
 pub mod v3;

@@ -317,14 +317,26 @@ async fn find(state: &AppState, code: &str, scope: Scope) -> Result<CheckRow, Hc
     found.ok_or_else(|| hc_error(StatusCode::NOT_FOUND, "not found"))
 }
 
+/// The caller and the check the path names, for a call without a body.
+async fn the_check(
+    state: &AppState,
+    headers: &HeaderMap,
+    ctx: Option<&RequestCtx>,
+    code: &str,
+    write: bool,
+) -> Result<(Caller, CheckRow), HcError> {
+    let caller = authorize(state, headers, None, ctx, write).await?;
+    let c = find(state, code, caller.scope).await?;
+    Ok((caller, c))
+}
+
 async fn read(
     State(state): State<AppState>,
     headers: HeaderMap,
     ctx: Option<axum::Extension<RequestCtx>>,
     Path(code): Path<String>,
 ) -> HcResult {
-    let caller = authorize(&state, &headers, None, ctx.as_deref(), false).await?;
-    let c = find(&state, &code, caller.scope).await?;
+    let (caller, c) = the_check(&state, &headers, ctx.as_deref(), &code, false).await?;
     if caller.scope == Scope::Read {
         let v = check_json(&c, &[], &base_url(&state, &headers), true);
         return Ok(axum::Json(v).into_response());
@@ -353,8 +365,7 @@ async fn delete(
     ctx: Option<axum::Extension<RequestCtx>>,
     Path(code): Path<String>,
 ) -> HcResult {
-    let caller = authorize(&state, &headers, None, ctx.as_deref(), true).await?;
-    let c = find(&state, &code, caller.scope).await?;
+    let (caller, c) = the_check(&state, &headers, ctx.as_deref(), &code, true).await?;
     let ids = store::channel_ids(&state.db, &c.id).await?;
     let c = service::delete(&state.db, &caller.actor, &c.id).await?;
     let v = check_json(&c, &ids, &base_url(&state, &headers), false);
@@ -368,8 +379,7 @@ async fn set_paused(
     code: String,
     paused: bool,
 ) -> HcResult {
-    let caller = authorize(&state, &headers, None, ctx.as_deref(), true).await?;
-    let c = find(&state, &code, caller.scope).await?;
+    let (caller, c) = the_check(&state, &headers, ctx.as_deref(), &code, true).await?;
     let c = service::set_paused(&state.db, &caller.actor, &c.id, paused).await?;
     respond_check(&state, &headers, &c, StatusCode::OK).await
 }
@@ -438,8 +448,7 @@ async fn pings(
     ctx: Option<axum::Extension<RequestCtx>>,
     Path(code): Path<String>,
 ) -> HcResult {
-    let caller = authorize(&state, &headers, None, ctx.as_deref(), true).await?;
-    let c = find(&state, &code, caller.scope).await?;
+    let (_, c) = the_check(&state, &headers, ctx.as_deref(), &code, true).await?;
     let rows = store::pings(&state.db, &c.id, None, PINGS_LISTED, false).await?;
     let base = base_url(&state, &headers);
     let list: Vec<Value> = rows.iter().map(|p| ping_json(p, &base)).collect();
@@ -452,8 +461,7 @@ async fn ping_body(
     ctx: Option<axum::Extension<RequestCtx>>,
     Path((code, n)): Path<(String, String)>,
 ) -> HcResult {
-    let caller = authorize(&state, &headers, None, ctx.as_deref(), true).await?;
-    let c = find(&state, &code, caller.scope).await?;
+    let (_, c) = the_check(&state, &headers, ctx.as_deref(), &code, true).await?;
     let not_found = || hc_error(StatusCode::NOT_FOUND, "not found");
     let n = n.parse::<i64>().map_err(|_| not_found())?;
     let body = store::ping(&state.db, &c.id, n)
@@ -498,8 +506,7 @@ async fn flips(
     Path(code): Path<String>,
     RawQuery(q): RawQuery,
 ) -> HcResult {
-    let caller = authorize(&state, &headers, None, ctx.as_deref(), false).await?;
-    let c = find(&state, &code, caller.scope).await?;
+    let (_, c) = the_check(&state, &headers, ctx.as_deref(), &code, false).await?;
     let (from, to) = flip_window(&query_pairs(q.as_deref()), now_ms())
         .map_err(|m| hc_error(StatusCode::BAD_REQUEST, &m))?;
     let rows = store::flips(&state.db, &c.id, from, to, 1_000).await?;
