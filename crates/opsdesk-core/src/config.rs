@@ -35,6 +35,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub sla: SlaConfig,
     pub monitoring: MonitoringConfig,
+    pub incidents: IncidentsConfig,
+    pub ops: OpsConfig,
 }
 
 /// Heartbeat checks (and, later, uptime checks).
@@ -76,6 +78,124 @@ impl Default for MonitoringConfig {
             reminder_hours: 0,
         }
     }
+}
+
+/// Incidents: the change freeze while one is live.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentsConfig {
+    /// While an incident of this severity or worse is live (1 = SEV1 … 4 = SEV4), `config_change`
+    /// and `deploy` actions are refused. 0: live incidents never freeze changes.
+    pub freeze_severity: u8,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        IncidentsConfig { freeze_severity: 2 }
+    }
+}
+
+/// Ops actions (runbooks): what may be run, by whom, with which approvals.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpsConfig {
+    /// Minutes an approval stays good for (it is used once, with the parameters approved).
+    pub approval_minutes: u32,
+    /// Bytes of a run's output kept (the start and the end); `data_fix` runs keep up to
+    /// `full_output_bytes`.
+    pub output_bytes: usize,
+    /// The most a `data_fix` run keeps (its full output, up to this).
+    pub full_output_bytes: usize,
+    /// The actions (`[[ops.actions]]` tables).
+    pub actions: Vec<ActionConfig>,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            approval_minutes: 30,
+            output_bytes: 256 * 1024,
+            full_output_bytes: 16 * 1024 * 1024,
+            actions: Vec::new(),
+        }
+    }
+}
+
+/// One ops action: a program run directly (never through a shell) with typed parameters.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionConfig {
+    /// Short name, used in the API and typed to confirm irreversible actions.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// diagnostic, restart, config_change, deploy, data_fix or impersonation.
+    pub kind: String,
+    /// The program (absolute path, or a name looked up in PATH).
+    #[serde(default)]
+    pub program: String,
+    /// Its arguments; `{param}` in an argument is replaced by that parameter's value (each
+    /// argument stays one argument, whatever the value holds).
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub params: Vec<ParamConfig>,
+    /// The least role that may request it: agent (default) or admin.
+    #[serde(default = "agent")]
+    pub role: String,
+    /// A second person must approve each run.
+    #[serde(default)]
+    pub approval: bool,
+    /// Seconds before the run (its whole process group) is killed.
+    #[serde(default = "sixty")]
+    pub timeout_seconds: u64,
+    /// Plain environment variables.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Environment variables holding secrets: never shown, and redacted from the output.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, Secret>,
+    /// How to undo a run (same parameters); without it, `irreversible = true` is required.
+    #[serde(default)]
+    pub undo: Option<UndoConfig>,
+    /// No undo exists: requesters confirm by typing the action's name.
+    #[serde(default)]
+    pub irreversible: bool,
+}
+
+/// The undo of an action: another program and arguments, given the run's parameters.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UndoConfig {
+    pub program: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// A typed parameter of an action.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamConfig {
+    pub name: String,
+    /// enum, integer or string.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub description: String,
+    /// enum: the allowed values.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// integer: the range.
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// string: a regular expression the whole value must match.
+    pub pattern: Option<String>,
+    /// Used when the requester leaves the parameter out.
+    pub default: Option<String>,
+}
+
+fn agent() -> String {
+    "agent".into()
 }
 
 /// SLA warnings and breaches.
@@ -260,6 +380,8 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             sla: SlaConfig::default(),
             monitoring: MonitoringConfig::default(),
+            incidents: IncidentsConfig::default(),
+            ops: OpsConfig::default(),
         }
     }
 }
@@ -325,7 +447,7 @@ impl Config {
     }
 
     /// Names of the configuration keys (top level), used to pick our variables out of the environment.
-    pub const KEYS: [&'static str; 15] = [
+    pub const KEYS: [&'static str; 17] = [
         "listen",
         "data_dir",
         "database_url",
@@ -341,6 +463,8 @@ impl Config {
         "smtp",
         "sla",
         "monitoring",
+        "incidents",
+        "ops",
     ];
 
     /// The database URL in force: the configured one, or SQLite under the data directory.

@@ -4,6 +4,8 @@
 pub mod alerts;
 pub mod environment;
 pub mod heartbeats;
+pub mod incidents;
+pub mod runbooks;
 pub mod status;
 pub mod uptime;
 pub mod web;
@@ -37,8 +39,10 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
             .merge(environment::pages::routes())
             .merge(status::pages::routes())
             .merge(status::manage::routes())
-            .merge(status::v2::routes()),
+            .merge(status::v2::routes())
+            .merge(incidents::pages::routes()),
         api: uptime::api::router()
+            .merge(incidents::api::router())
             .merge(environment::api::router())
             .merge(status::api::router()),
         compat: heartbeats::ping::routes(ctx),
@@ -135,6 +139,12 @@ pub fn describe_metrics() {
 pub fn nav() -> Vec<opsdesk_core::web::nav::NavItem> {
     use opsdesk_core::web::nav::{Audience, NavItem};
     vec![
+        NavItem {
+            key: "incidents",
+            label: "Incidents",
+            href: "/incidents",
+            audience: Audience::Staff,
+        },
         NavItem {
             key: "checks",
             label: "Checks",

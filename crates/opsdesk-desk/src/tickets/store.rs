@@ -353,6 +353,14 @@ pub async fn find(db: &Db, number: i64) -> Result<Option<Ticket>, sqlx::Error> {
     row.as_ref().map(ticket_from_row).transpose()
 }
 
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Ticket>, sqlx::Error> {
+    let row = sqlx::query(AssertSqlSafe(format!("{TICKET_SELECT} WHERE t.id = $1")))
+        .bind(id)
+        .fetch_optional(db.read())
+        .await?;
+    row.as_ref().map(ticket_from_row).transpose()
+}
+
 /// The ticket as seen inside a write transaction (locked on PostgreSQL), for state changes.
 pub async fn find_for_update(
     tx: &mut Tx,

@@ -73,6 +73,7 @@ pub async fn record(
         reason: c.reason.to_string(),
     };
     checks::insert_flip(tx, &row).await?;
+    crate::incidents::flips::on_change(tx, backend, c, now).await?;
     audit::store::append(
         tx,
         backend,

@@ -410,6 +410,8 @@ struct CheckPage {
     channels: Vec<ChannelChoice>,
     paused: bool,
     error: Option<String>,
+    auto_declare: i64,
+    live_incidents: usize,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -488,7 +490,11 @@ async fn render_check(
     let all: Vec<Channel> = channels::channels(&state.db).await?;
     let base = base_url(state, headers);
     let ping_key = store::read_ping_key(&state.db).await?;
+    let (auto_declare, live_incidents) =
+        crate::incidents::service::watch_of(&state.db, "check", &c.id).await?;
     Ok(CheckPage {
+        auto_declare,
+        live_incidents,
         shell: Shell::load(state, session, Some(me.user()), &c.name, "checks").await,
         check: item(c, &dots[dots.len().saturating_sub(20)..], now),
         id: c.id.clone(),

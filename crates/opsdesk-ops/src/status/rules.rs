@@ -25,6 +25,17 @@ pub fn from_check(shown: &str) -> &'static str {
     }
 }
 
+/// Whether an incident with this status is still open on the page.
+pub fn is_open(status: &str) -> bool {
+    !matches!(status, "resolved" | "postmortem" | "completed")
+}
+
+/// The worse of two component statuses (as `COMPONENT_STATUSES` orders them).
+pub fn worse<'a>(a: &'a str, b: &'a str) -> &'static str {
+    let r = rank(a).max(rank(b));
+    COMPONENT_STATUSES[r]
+}
+
 fn rank(status: &str) -> usize {
     COMPONENT_STATUSES
         .iter()

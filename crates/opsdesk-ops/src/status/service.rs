@@ -21,13 +21,15 @@ pub struct Component {
     pub status: &'static str,
 }
 
-/// A notice with its updates (newest first: id, status, body, time) and components.
+/// A notice with its updates (newest first: id, status, body, time) and components (with the
+/// status an incident sets them to while open, '' when none).
 #[derive(Clone, Debug)]
 pub struct Notice {
     pub row: NoticeRow,
     pub status: String,
     pub updates: Vec<(String, String, String, i64)>,
     pub components: Vec<String>,
+    pub impacts: Vec<(String, String)>,
 }
 
 /// Everything the page and the JSON show.
@@ -127,6 +129,11 @@ pub async fn page(db: &Db, now: i64, days: i64) -> Result<Page, AppError> {
                 .filter(|l| l.0 == row.id)
                 .map(|l| l.1.clone())
                 .collect(),
+            impacts: links
+                .iter()
+                .filter(|l| l.0 == row.id && !l.2.is_empty())
+                .map(|l| (l.1.clone(), l.2.clone()))
+                .collect(),
             status,
             row,
         }
@@ -141,6 +148,14 @@ pub async fn page(db: &Db, now: i64, days: i64) -> Result<Page, AppError> {
         .into_iter()
         .map(notice)
         .collect();
+    // Open incidents set their affected components to (at least) the impact they name.
+    let mut hit: HashMap<&str, &str> = HashMap::new();
+    for i in incidents.iter().filter(|i| rules::is_open(&i.status)) {
+        for (c, impact) in &i.impacts {
+            let e = hit.entry(c.as_str()).or_insert(impact.as_str());
+            *e = rules::worse(e, impact);
+        }
+    }
     let maintained: Vec<&String> = maintenances
         .iter()
         .filter(|m| m.status == "in_progress")
@@ -164,13 +179,16 @@ pub async fn page(db: &Db, now: i64, days: i64) -> Result<Page, AppError> {
             if maintained.contains(&&row.id) && status == "operational" {
                 status = "under_maintenance";
             }
+            if let Some(impact) = hit.get(row.id.as_str()) {
+                status = rules::worse(status, impact);
+            }
             Component { row, status }
         })
         .collect();
     let statuses: Vec<&str> = components.iter().map(|c| c.status).collect();
     let impacts: Vec<&str> = incidents
         .iter()
-        .filter(|i| i.status != "resolved" && i.status != "postmortem")
+        .filter(|i| rules::is_open(&i.status))
         .map(|i| i.row.impact.as_str())
         .collect();
     let (indicator, description) = rules::overall(&statuses, &impacts);

@@ -217,6 +217,41 @@ pub async fn set_notice_components(
     Ok(())
 }
 
+/// Replaces an incident's affected components with these (component id, the status it shows
+/// while the incident is open; '' to leave it to what the component follows).
+pub async fn set_component_impacts(
+    tx: &mut Tx,
+    notice_id: &str,
+    impacts: &[(String, String)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM status_notice_components WHERE notice_id = $1")
+        .bind(notice_id)
+        .execute(&mut **tx)
+        .await?;
+    for (id, impact) in impacts {
+        sqlx::query(
+            "INSERT INTO status_notice_components (notice_id, component_id, impact) VALUES ($1, $2, $3)",
+        )
+        .bind(notice_id)
+        .bind(id)
+        .bind(impact)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Renames a notice (an incident's title changed).
+pub async fn rename_notice(tx: &mut Tx, id: &str, name: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE status_notices SET name = $2, updated = $3 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Every notice's updates (newest first) and components, by notice id.
 pub async fn details(
     db: &Db,
@@ -224,7 +259,7 @@ pub async fn details(
 ) -> Result<
     (
         Vec<(String, String, String, String, i64)>,
-        Vec<(String, String)>,
+        Vec<(String, String, String)>,
     ),
     sqlx::Error,
 > {
@@ -250,13 +285,19 @@ pub async fn details(
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let comps = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT notice_id, component_id FROM status_notice_components WHERE notice_id IN ({LISTED})"
+        "SELECT notice_id, component_id, impact FROM status_notice_components WHERE notice_id IN ({LISTED})"
     )))
     .bind(since)
     .fetch_all(db.read())
     .await?
     .iter()
-    .map(|r| Ok((r.try_get("notice_id")?, r.try_get("component_id")?)))
+    .map(|r| {
+        Ok((
+            r.try_get("notice_id")?,
+            r.try_get("component_id")?,
+            r.try_get("impact")?,
+        ))
+    })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((ups, comps))
 }

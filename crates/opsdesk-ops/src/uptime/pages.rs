@@ -369,6 +369,8 @@ struct MonitorPage {
     form: MonitorForm,
     error: Option<String>,
     channels: Vec<(String, String, String, bool)>,
+    auto_declare: i64,
+    live_incidents: usize,
 }
 
 async fn find(state: &AppState, id: &str) -> Result<MonitorRow, PageError> {
@@ -406,7 +408,11 @@ async fn render_one(
             late: view::took(r.started - r.scheduled),
         })
         .collect();
+    let (auto_declare, live_incidents) =
+        crate::incidents::service::watch_of(&state.db, "monitor", &m.id).await?;
     Ok(MonitorPage {
+        auto_declare,
+        live_incidents,
         shell: Shell::load(state, session, Some(me.user()), &m.name, "monitors").await,
         m: item(state, m, now).await?,
         id: m.id.clone(),

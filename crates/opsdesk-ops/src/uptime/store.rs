@@ -126,6 +126,15 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<MonitorRow>, sqlx::Error> 
     r.as_ref().map(from_row).transpose()
 }
 
+/// Whether a monitor with this id exists (inside a transaction).
+pub async fn exists(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n > 0)
+}
+
 pub async fn find_for_update(
     tx: &mut Tx,
     backend: Backend,

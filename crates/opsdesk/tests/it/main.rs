@@ -25,6 +25,7 @@ mod desk_triage;
 mod desk_uploads;
 mod environment;
 mod heartbeats;
+mod incidents;
 mod jobs;
 mod mail;
 mod mail_channels;
