@@ -40,9 +40,11 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
             .merge(status::pages::routes())
             .merge(status::manage::routes())
             .merge(status::v2::routes())
-            .merge(incidents::pages::routes()),
+            .merge(incidents::pages::routes())
+            .merge(runbooks::pages::routes()),
         api: uptime::api::router()
             .merge(incidents::api::router())
+            .merge(runbooks::api::router())
             .merge(environment::api::router())
             .merge(status::api::router()),
         compat: heartbeats::ping::routes(ctx),
@@ -56,6 +58,10 @@ pub fn register_jobs(registry: &mut Registry, config: &Config) {
         Arc::new(config.mail.clone()),
         config.public_url.clone(),
     );
+    registry.register_periodic(KIND_SWEEP_RUNS, Duration::from_secs(30), |ctx| async move {
+        runbooks::runner::sweep(&ctx.db).await?;
+        Ok(())
+    });
     let keep = config.monitoring.pings_kept.max(10);
     registry.register_periodic(
         KIND_PRUNE_PINGS,
@@ -68,6 +74,16 @@ pub fn register_jobs(registry: &mut Registry, config: &Config) {
             Ok(())
         },
     );
+}
+
+/// Sweeps ops runs: interrupted ones (their server died), approvals that ran out, old live output.
+pub const KIND_SWEEP_RUNS: &str = "ops.sweep";
+
+/// Checks the configured ops actions (a bad definition is a start-up error).
+pub fn check_actions(config: &Config) -> anyhow::Result<()> {
+    runbooks::catalog::Catalog::from_config(&config.ops)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The monitors' target policy from the configuration (a bad network is a start-up error).
@@ -143,6 +159,12 @@ pub fn nav() -> Vec<opsdesk_core::web::nav::NavItem> {
             key: "incidents",
             label: "Incidents",
             href: "/incidents",
+            audience: Audience::Staff,
+        },
+        NavItem {
+            key: "ops",
+            label: "Ops",
+            href: "/ops",
             audience: Audience::Staff,
         },
         NavItem {

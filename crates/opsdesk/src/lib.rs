@@ -86,6 +86,7 @@ impl App {
         );
         opsdesk_desk::prepare(&db).await?;
         opsdesk_ops::target_policy(&config)?;
+        opsdesk_ops::check_actions(&config)?;
         let mut registry = jobs::platform_registry();
         opsdesk_desk::register_jobs(&mut registry, &config);
         opsdesk_ops::register_jobs(&mut registry, &config);

@@ -1,4 +1,4 @@
-//! Static files compiled into the binary: our stylesheet and htmx. File names carry the version
+//! Static files compiled into the binary: our stylesheet, htmx and the ops run page's live output. File names carry the version
 //! (htmx) or are small enough to revalidate (CSS), so caching is safe.
 
 use axum::extract::Path;
@@ -7,10 +7,16 @@ use axum::response::{IntoResponse, Response};
 
 const APP_CSS: &str = include_str!("../../assets/app.css");
 const HTMX: &str = include_str!("../../assets/htmx-2.0.11.min.js");
+const OPS_RUN: &str = include_str!("../../assets/ops-run.js");
 
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type, cache) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8", "public, max-age=3600"),
+        "ops-run.js" => (
+            OPS_RUN,
+            "text/javascript; charset=utf-8",
+            "public, max-age=3600",
+        ),
         "htmx-2.0.11.min.js" => (
             HTMX,
             "text/javascript; charset=utf-8",

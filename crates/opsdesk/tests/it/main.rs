@@ -32,6 +32,7 @@ mod mail_channels;
 mod mail_imap;
 mod monitors;
 mod multi_instance;
+mod ops_actions;
 mod portal;
 mod setup;
 mod sla;

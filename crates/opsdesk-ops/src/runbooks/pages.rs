@@ -1,0 +1,374 @@
+//! Ops action pages (staff): the actions with their request forms (prefilled with a ticket or
+//! incident), a run's page — what runs, approve, run once approved, undo, output — and its
+//! live output as server-sent events, read from the database so any instance can serve it.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::api::{action_views, ctx};
+use super::model::{ActionView, Approval, RunRequest, RunView, UndoRequest};
+use super::{service, store, view};
+use crate::web::{say, staff};
+use opsdesk_core::error::AppError;
+use opsdesk_core::web::AppState;
+use opsdesk_core::web::extract::{ApiForm, ApiQuery};
+use opsdesk_core::web::identity::PageUser;
+use opsdesk_core::web::pages::{PageError, PageResult, Shell, flash};
+
+const WHY: &str = "Ops actions are run by the team.";
+
+pub fn routes() -> Router<AppState> {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/ops", get(list))
+        .route("/ops/runs", post(request))
+        .route("/ops/runs/{id}", get(show))
+        .route("/ops/runs/{id}/stream", get(stream))
+        .route("/ops/runs/{id}/approve", post(approve))
+        .route("/ops/runs/{id}/run", post(run_approved))
+        .route("/ops/runs/{id}/undo", post(undo))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ops.html")]
+struct OpsPage {
+    shell: Shell,
+    actions: Vec<ActionView>,
+    runs: Vec<RunView>,
+    ticket: String,
+    incident: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OpsQuery {
+    #[serde(default)]
+    ticket: String,
+    #[serde(default)]
+    incident: String,
+}
+
+async fn render_list(
+    state: &AppState,
+    session: &Session,
+    me: &PageUser,
+    q: &OpsQuery,
+    error: Option<String>,
+) -> Result<OpsPage, PageError> {
+    let catalog = service::catalog(&state.config)?;
+    let mut runs = Vec::new();
+    let f = store::Filter {
+        limit: 30,
+        ..Default::default()
+    };
+    for r in store::list(&state.db, &f).await? {
+        runs.push(view::run(&state.db, &catalog, &r).await?);
+    }
+    Ok(OpsPage {
+        shell: Shell::load(state, session, Some(me.user()), "Ops actions", "ops").await,
+        actions: action_views(state, me.user()).await?,
+        runs,
+        ticket: q.ticket.clone(),
+        incident: q.incident.clone(),
+        error,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    ApiQuery(q): ApiQuery<OpsQuery>,
+) -> PageResult {
+    staff(&me, WHY)?;
+    Ok(render_list(&state, &session, &me, &q, None)
+        .await?
+        .into_response())
+}
+
+/// `param:<name>` fields as JSON values.
+fn params_of(pairs: &[(String, String)]) -> BTreeMap<String, serde_json::Value> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("param:")
+                .map(|n| (n.to_string(), serde_json::Value::String(v.clone())))
+        })
+        .collect()
+}
+
+fn get(pairs: &[(String, String)], key: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+fn some(v: String) -> Option<String> {
+    (!v.trim().is_empty()).then_some(v)
+}
+
+async fn request(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    ApiForm(pairs): ApiForm<Vec<(String, String)>>,
+) -> PageResult {
+    staff(&me, WHY)?;
+    let req = RunRequest {
+        action: get(&pairs, "action"),
+        params: params_of(&pairs),
+        ticket: some(get(&pairs, "ticket")),
+        incident: some(get(&pairs, "incident")),
+        justification: get(&pairs, "justification"),
+        confirm: some(get(&pairs, "confirm")),
+        override_reason: some(get(&pairs, "override_reason")),
+        approval: None,
+    };
+    match service::request(ctx(&state), &me.actor(), me.user(), &req).await {
+        Ok(run) => {
+            let note = if run.state == "awaiting_approval" {
+                "Requested: a second person must approve it before it runs."
+            } else {
+                "Started."
+            };
+            flash(&session, note).await;
+            Ok(Redirect::to(&format!("/ops/runs/{}", run.id)).into_response())
+        }
+        Err(e) if e.status.is_client_error() => {
+            let q = OpsQuery {
+                ticket: req.ticket.unwrap_or_default(),
+                incident: req.incident.unwrap_or_default(),
+            };
+            let page = render_list(&state, &session, &me, &q, Some(say(&e))).await?;
+            Ok((e.status, page).into_response())
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ops_run.html")]
+struct RunPage {
+    shell: Shell,
+    r: RunView,
+    params: Vec<(String, String)>,
+    mine: bool,
+    live: bool,
+    shown_output: String,
+    frozen: Option<String>,
+    approval_minutes: u32,
+    error: Option<String>,
+}
+
+async fn render_run(
+    state: &AppState,
+    session: &Session,
+    me: &PageUser,
+    id: &str,
+    error: Option<String>,
+) -> Result<RunPage, PageError> {
+    let row = store::find(&state.db, id)
+        .await?
+        .ok_or_else(|| PageError(AppError::not_found("This run")))?;
+    let catalog = service::catalog(&state.config)?;
+    let r = view::run(&state.db, &catalog, &row).await?;
+    let params: Vec<(String, String)> = r
+        .params
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let live = row.state == "running";
+    // While it runs, the page starts from the output streamed so far.
+    let shown_output = if live {
+        let mut s = String::new();
+        for (_, d) in store::chunks(&state.db, &row.id, 0).await? {
+            s.push_str(&d);
+        }
+        s
+    } else {
+        r.output.clone()
+    };
+    let frozen = crate::incidents::freeze::current(
+        &state.db,
+        i64::from(state.config.incidents.freeze_severity),
+        &row.kind,
+        opsdesk_core::clock::now_ms(),
+    )
+    .await?
+    .map(|(f, _)| f.message());
+    Ok(RunPage {
+        shell: Shell::load(
+            state,
+            session,
+            Some(me.user()),
+            &format!("Run of {}", r.action),
+            "ops",
+        )
+        .await,
+        mine: row.requested_by == me.user().id,
+        params,
+        live,
+        shown_output,
+        frozen,
+        approval_minutes: state.config.ops.approval_minutes,
+        error,
+        r,
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    staff(&me, WHY)?;
+    Ok(render_run(&state, &session, &me, &id, None)
+        .await?
+        .into_response())
+}
+
+/// Back to a run with a note, or the run's page again with the problem.
+async fn outcome(
+    state: &AppState,
+    session: &Session,
+    me: &PageUser,
+    shown: &str,
+    done: Result<(String, String), AppError>,
+) -> PageResult {
+    match done {
+        Ok((id, note)) => {
+            flash(session, note).await;
+            Ok(Redirect::to(&format!("/ops/runs/{id}")).into_response())
+        }
+        Err(e) if e.status.is_client_error() && e.status != axum::http::StatusCode::NOT_FOUND => {
+            let page = render_run(state, session, me, shown, Some(say(&e))).await?;
+            Ok((e.status, page).into_response())
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(pairs): ApiForm<Vec<(String, String)>>,
+) -> PageResult {
+    staff(&me, WHY)?;
+    let a = Approval {
+        params: Some(params_of(&pairs)),
+    };
+    let done = service::approve(ctx(&state), &me.actor(), me.user(), &id, &a)
+        .await
+        .map(|r| (r.id, "Approved: the requester can run it now.".to_string()));
+    outcome(&state, &session, &me, &id, done).await
+}
+
+async fn run_approved(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(pairs): ApiForm<Vec<(String, String)>>,
+) -> PageResult {
+    staff(&me, WHY)?;
+    let req = RunRequest {
+        params: params_of(&pairs),
+        override_reason: some(get(&pairs, "override_reason")),
+        approval: Some(id.clone()),
+        ..Default::default()
+    };
+    let done = service::request(ctx(&state), &me.actor(), me.user(), &req)
+        .await
+        .map(|r| (r.id, "Started.".to_string()));
+    outcome(&state, &session, &me, &id, done).await
+}
+
+async fn undo(
+    State(state): State<AppState>,
+    session: Session,
+    me: PageUser,
+    Path(id): Path<String>,
+    ApiForm(u): ApiForm<UndoRequest>,
+) -> PageResult {
+    staff(&me, WHY)?;
+    let done = service::undo(ctx(&state), &me.actor(), me.user(), &id, &u)
+        .await
+        .map(|r| (r.id, "Undo started.".to_string()));
+    outcome(&state, &session, &me, &id, done).await
+}
+
+struct Tail {
+    db: opsdesk_core::db::Db,
+    id: String,
+    seq: i64,
+    first: bool,
+    over: bool,
+}
+
+/// The run's output as it comes (`output` events, each a JSON string), then one `end` event
+/// with the final state.
+async fn stream(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, PageError> {
+    staff(&me, WHY)?;
+    store::find(&state.db, &id)
+        .await?
+        .ok_or_else(|| PageError(AppError::not_found("This run")))?;
+    let tail = Tail {
+        db: state.db.clone(),
+        id,
+        seq: 0,
+        first: true,
+        over: false,
+    };
+    let events = futures::stream::unfold(tail, |mut t| async move {
+        if t.over {
+            return None;
+        }
+        loop {
+            if !t.first {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            t.first = false;
+            let chunks = store::chunks(&t.db, &t.id, t.seq).await.unwrap_or_default();
+            if let Some(last) = chunks.last() {
+                t.seq = last.0;
+                let text: String = chunks.into_iter().map(|c| c.1).collect();
+                let data = serde_json::to_string(&text).unwrap_or_default();
+                return Some((
+                    Ok::<_, Infallible>(Event::default().event("output").data(data)),
+                    t,
+                ));
+            }
+            let run = store::find(&t.db, &t.id).await.ok().flatten();
+            let state = run.map(|r| r.state).unwrap_or_else(|| "gone".into());
+            if state != "running" {
+                t.over = true;
+                let data = serde_json::to_string(&state).unwrap_or_default();
+                return Some((Ok(Event::default().event("end").data(data)), t));
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,617 @@
+//! Ops action use cases, with the seeds' safety rules enforced here rather than in the UI:
+//! every run references a ticket or an incident; parameters are typed and passed as plain
+//! arguments; the freeze refuses `config_change` and `deploy` unless the commander or an
+//! admin overrides with a reason; an action needing approval runs only after a second person
+//! approved exactly these parameters, once, before the approval ran out; irreversible actions
+//! are confirmed by name; data fixes carry a justification; a successful run can be undone.
+
+use std::collections::BTreeMap;
+
+use opsdesk_core::accounts::model::User;
+use opsdesk_core::audit::{self, Actor};
+use opsdesk_core::clock::{new_id, now_ms};
+use opsdesk_core::config::Config;
+use opsdesk_core::db::Db;
+use opsdesk_core::error::{AppError, Fields};
+
+use super::catalog::{Action, Catalog, Command};
+use super::model::{Approval, RunRequest, UndoRequest};
+use super::store::{self, RunRow};
+use super::{exec, params, runner};
+
+/// What a use case needs besides the caller.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub db: &'a Db,
+    pub config: &'a Config,
+    /// This instance (recorded as the runner).
+    pub instance: &'a str,
+}
+
+/// The configured actions (checked at start-up, so this does not fail in practice).
+pub fn catalog(config: &Config) -> Result<Catalog, AppError> {
+    Catalog::from_config(&config.ops).map_err(|e| AppError::internal(anyhow::anyhow!(e)))
+}
+
+fn action<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Action, AppError> {
+    catalog.find(name.trim()).ok_or_else(|| {
+        AppError::field(
+            "action",
+            "is not an ops action here (GET /api/ops/actions lists them)",
+        )
+    })
+}
+
+/// Parameter values from JSON: strings as they are, numbers and booleans as written.
+fn as_strings(
+    f: &mut Fields,
+    given: &BTreeMap<String, serde_json::Value>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in given {
+        match v {
+            serde_json::Value::String(s) => {
+                out.insert(k.clone(), s.clone());
+            }
+            serde_json::Value::Number(n) => {
+                out.insert(k.clone(), n.to_string());
+            }
+            serde_json::Value::Bool(b) => {
+                out.insert(k.clone(), b.to_string());
+            }
+            _ => f.add(&format!("params.{k}"), "must be a string or a number"),
+        }
+    }
+    out
+}
+
+/// The checked values, or every problem as `params.<name>` fields.
+fn checked(
+    f: &mut Fields,
+    a: &Action,
+    given: &BTreeMap<String, serde_json::Value>,
+) -> BTreeMap<String, String> {
+    let raw = as_strings(f, given);
+    match params::check_values(&a.params, &raw) {
+        Ok(v) => v,
+        Err(problems) => {
+            for (name, p) in problems {
+                f.add(&format!("params.{name}"), &p);
+            }
+            BTreeMap::new()
+        }
+    }
+}
+
+fn argv(c: &Command, values: &BTreeMap<String, String>) -> Result<Vec<String>, AppError> {
+    let mut v = vec![c.program.clone()];
+    v.extend(
+        params::render_args(&c.args, values).map_err(|e| AppError::internal(anyhow::anyhow!(e)))?,
+    );
+    Ok(v)
+}
+
+fn spec(ctx: Ctx<'_>, a: &Action, argv: &[String]) -> exec::Spec {
+    exec::Spec {
+        program: argv.first().cloned().unwrap_or_default(),
+        args: argv.iter().skip(1).cloned().collect(),
+        env: a.env.iter().chain(a.secrets.iter()).cloned().collect(),
+        secrets: a.secrets.iter().map(|s| s.1.clone()).collect(),
+        timeout: a.timeout,
+        keep_bytes: if a.kind == "data_fix" {
+            ctx.config.ops.full_output_bytes
+        } else {
+            ctx.config.ops.output_bytes
+        },
+    }
+}
+
+/// The ticket and incident a request names (at least one), checked to exist and be visible.
+async fn references(
+    db: &Db,
+    f: &mut Fields,
+    me: &User,
+    req: &RunRequest,
+) -> Result<(Option<String>, Option<String>), AppError> {
+    let ticket = req
+        .ticket
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let incident = req
+        .incident
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if ticket.is_none() && incident.is_none() {
+        f.add(
+            "ticket",
+            "every ops action references a ticket or an incident: no undocumented changes",
+        );
+        return Ok((None, None));
+    }
+    let mut out = (None, None);
+    if let Some(t) = ticket {
+        match opsdesk_desk::tickets::service::visible(db, me, t.trim_start_matches('#')).await {
+            Ok(t) => out.0 = Some(t.id),
+            Err(e) if e.status.is_client_error() => {
+                f.add("ticket", &format!("#{t} is not a ticket"))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(i) = incident {
+        match crate::incidents::service::find(db, i).await {
+            Ok(row) => out.1 = Some(row.id),
+            Err(e) if e.status.is_client_error() => {
+                f.add("incident", &format!("{i} is not an incident"))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a frozen action unless an allowed person overrides it with a reason. Returns the
+/// override (reason, the freezing incident) when one was used.
+async fn freeze_gate(
+    ctx: Ctx<'_>,
+    me: &User,
+    kind: &str,
+    reason: Option<&str>,
+) -> Result<Option<(String, Option<String>)>, AppError> {
+    let severity = i64::from(ctx.config.incidents.freeze_severity);
+    let Some((freeze, incident)) =
+        crate::incidents::freeze::current(ctx.db, severity, kind, now_ms()).await?
+    else {
+        return Ok(None);
+    };
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let Some(reason) = reason else {
+        return Err(AppError::conflict("frozen", freeze.message()));
+    };
+    if reason.chars().count() > 1_000 {
+        return Err(AppError::field(
+            "override_reason",
+            "must be at most 1,000 characters",
+        ));
+    }
+    if !crate::incidents::freeze::may_override(ctx.db, me, incident.as_deref()).await? {
+        return Err(AppError::forbidden(
+            "Only the incident commander or an admin can override the change freeze.",
+        ));
+    }
+    Ok(Some((reason.to_string(), incident)))
+}
+
+/// Records an override on the run, the freezing incident's timeline and the audit log.
+async fn record_override(
+    tx: &mut opsdesk_core::db::Tx,
+    db: &Db,
+    actor: &Actor,
+    run: &RunRow,
+    (reason, incident): &(String, Option<String>),
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    store::set_override(tx, &run.id, reason, &actor.label).await?;
+    if let Some(i) = incident {
+        crate::incidents::service::event(
+            tx,
+            i,
+            actor,
+            "override",
+            false,
+            &format!(
+                "Change freeze overridden for {}: {reason}",
+                runner::describe(run)
+            ),
+            &format!("run:{}", run.id),
+            now,
+        )
+        .await?;
+    }
+    audit::store::append(
+        tx,
+        db.backend(),
+        actor.entry(
+            "ops.freeze.override",
+            format!("run:{}", run.id),
+            format!("{}: {reason}", run.action),
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Asks for a run. Without approval needed it starts now (state `running`); with approval it
+/// waits (`awaiting_approval`). With `approval` set it runs that approved request instead.
+pub async fn request(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    me: &User,
+    req: &RunRequest,
+) -> Result<RunRow, AppError> {
+    if let Some(id) = req.approval.as_deref().filter(|a| !a.trim().is_empty()) {
+        return run_approved(ctx, actor, me, id.trim(), req).await;
+    }
+    let catalog = catalog(ctx.config)?;
+    let a = action(&catalog, &req.action)?;
+    if !a.allows(me.role) {
+        return Err(AppError::forbidden(format!(
+            "Only admins may request \"{}\".",
+            a.name
+        )));
+    }
+    if a.kind == "impersonation" {
+        return Err(AppError::field(
+            "action",
+            "impersonation is requested from the customer's ticket (POST /api/tickets/{number}/impersonation)",
+        ));
+    }
+    let mut f = Fields::default();
+    let values = checked(&mut f, a, &req.params);
+    let (ticket_id, incident_id) = references(ctx.db, &mut f, me, req).await?;
+    let justification = req.justification.trim().to_string();
+    if a.kind == "data_fix" && justification.chars().count() < 10 {
+        f.add(
+            "justification",
+            "data fixes need a written justification (at least 10 characters): no undocumented DB edits",
+        );
+    }
+    if justification.chars().count() > 5_000 {
+        f.add("justification", "must be at most 5,000 characters");
+    }
+    if a.irreversible && req.confirm.as_deref().map(str::trim) != Some(a.name.as_str()) {
+        f.add(
+            "confirm",
+            &format!("\"{}\" cannot be undone: type its name to confirm", a.name),
+        );
+    }
+    f.finish()?;
+    let argv = argv(&a.command, &values)?;
+    let overridden = freeze_gate(ctx, me, &a.kind, req.override_reason.as_deref()).await?;
+    let now = now_ms();
+    let mut run = RunRow {
+        id: new_id(),
+        action: a.name.clone(),
+        kind: a.kind.clone(),
+        params: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
+        argv: serde_json::to_string(&argv).unwrap_or_else(|_| "[]".into()),
+        ticket_id,
+        incident_id,
+        justification,
+        requested_by: me.id.clone(),
+        requested_at: now,
+        state: "awaiting_approval".into(),
+        updated: now,
+        ..Default::default()
+    };
+    if !a.approval {
+        run.state = "running".into();
+        run.runner = Some(ctx.instance.to_string());
+        run.heartbeat = Some(now);
+        run.started_at = Some(now);
+    }
+    let mut tx = ctx.db.begin().await?;
+    store::insert(&mut tx, &run).await?;
+    if let Some(i) = &run.incident_id {
+        crate::incidents::store::add_link(&mut tx, i, "run", &run.id, now).await?;
+    }
+    if let Some(o) = &overridden {
+        record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
+    }
+    let what = if a.approval {
+        format!("{} requested, awaiting approval", runner::describe(&run))
+    } else {
+        format!("{} started", runner::describe(&run))
+    };
+    runner::timeline(&mut tx, &run, actor, &what, now).await?;
+    audit::store::append(
+        &mut tx,
+        ctx.db.backend(),
+        actor.entry(
+            if a.approval {
+                "ops.run.request"
+            } else {
+                "ops.run.start"
+            },
+            format!("run:{}", run.id),
+            format!("{} argv={}", a.name, run.argv),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    if !a.approval {
+        runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
+    }
+    Ok(run)
+}
+
+/// Runs an approved request: by its requester, with exactly the approved parameters, once,
+/// before the approval runs out.
+async fn run_approved(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    me: &User,
+    id: &str,
+    req: &RunRequest,
+) -> Result<RunRow, AppError> {
+    let run = store::find(ctx.db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("This request"))?;
+    let catalog = catalog(ctx.config)?;
+    let a = action(&catalog, &run.action)?;
+    if !req.action.trim().is_empty() && req.action.trim() != run.action {
+        return Err(AppError::conflict(
+            "params_changed",
+            format!(
+                "The approval is for \"{}\", not \"{}\".",
+                run.action,
+                req.action.trim()
+            ),
+        ));
+    }
+    if run.requested_by != me.id {
+        return Err(AppError::forbidden(
+            "Only the person who requested it runs an approved request.",
+        ));
+    }
+    let now = now_ms();
+    match run.state.as_str() {
+        "approved" if run.approval_expires.is_some_and(|e| e <= now) => {
+            return Err(AppError::conflict(
+                "approval_expired",
+                "The approval ran out before the action was run: request it again.",
+            ));
+        }
+        "approved" => {}
+        "awaiting_approval" => {
+            return Err(AppError::conflict(
+                "not_approved",
+                "Nobody has approved this request yet.",
+            ));
+        }
+        "expired" => {
+            return Err(AppError::conflict(
+                "approval_expired",
+                "The approval ran out before the action was run: request it again.",
+            ));
+        }
+        _ => {
+            return Err(AppError::conflict(
+                "approval_used",
+                "This approval was used already: an approval is good for one run.",
+            ));
+        }
+    }
+    let mut f = Fields::default();
+    let values = checked(&mut f, a, &req.params);
+    f.finish()?;
+    let approved: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
+    if values != approved {
+        return Err(AppError::conflict(
+            "params_changed",
+            "The parameters differ from the ones approved: nothing ran. Request the action again with the new parameters.",
+        ));
+    }
+    let argv: Vec<String> = serde_json::from_str(&run.argv).unwrap_or_default();
+    let overridden = freeze_gate(ctx, me, &a.kind, req.override_reason.as_deref()).await?;
+    let mut tx = ctx.db.begin().await?;
+    if !store::claim(&mut tx, &run.id, "approved", ctx.instance, now).await? {
+        return Err(AppError::conflict(
+            "approval_used",
+            "This approval was used already (or ran out): an approval is good for one run.",
+        ));
+    }
+    if let Some(o) = &overridden {
+        record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
+    }
+    runner::timeline(
+        &mut tx,
+        &run,
+        actor,
+        &format!("{} started", runner::describe(&run)),
+        now,
+    )
+    .await?;
+    audit::store::append(
+        &mut tx,
+        ctx.db.backend(),
+        actor.entry(
+            "ops.run.start",
+            format!("run:{}", run.id),
+            format!("{} argv={} (approved)", a.name, run.argv),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    let run = store::find(ctx.db, &run.id).await?.unwrap_or(run);
+    runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
+    Ok(run)
+}
+
+/// Approves someone else's request for the parameters it holds (and that the approver saw).
+pub async fn approve(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    me: &User,
+    id: &str,
+    input: &Approval,
+) -> Result<RunRow, AppError> {
+    let run = store::find(ctx.db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("This request (it may have been removed)"))?;
+    if run.requested_by == me.id {
+        return Err(AppError::forbidden(
+            "You cannot approve your own request: a second person must.",
+        ));
+    }
+    let catalog = catalog(ctx.config)?;
+    let a = action(&catalog, &run.action)?;
+    if !a.allows(me.role) {
+        return Err(AppError::forbidden(format!(
+            "Only admins may approve \"{}\".",
+            a.name
+        )));
+    }
+    if run.state != "awaiting_approval" {
+        return Err(AppError::conflict(
+            "not_waiting",
+            format!(
+                "This request is not waiting for approval (it is {}).",
+                run.state.replace('_', " ")
+            ),
+        ));
+    }
+    if let Some(seen) = &input.params {
+        let mut f = Fields::default();
+        let seen = as_strings(&mut f, seen);
+        f.finish()?;
+        let held: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
+        let normal = params::check_values(&a.params, &seen).unwrap_or(seen);
+        if normal != held {
+            return Err(AppError::conflict(
+                "params_changed",
+                "The parameters you saw are not the request's: reload it before approving.",
+            ));
+        }
+    }
+    let now = now_ms();
+    let expires = now + i64::from(ctx.config.ops.approval_minutes) * 60_000;
+    let mut tx = ctx.db.begin().await?;
+    if !store::approve(&mut tx, &run.id, &me.id, now, expires).await? {
+        return Err(AppError::conflict(
+            "not_waiting",
+            "This request is not waiting for approval any more.",
+        ));
+    }
+    runner::timeline(
+        &mut tx,
+        &run,
+        actor,
+        &format!(
+            "{} approved for {} minutes",
+            runner::describe(&run),
+            ctx.config.ops.approval_minutes
+        ),
+        now,
+    )
+    .await?;
+    audit::store::append(
+        &mut tx,
+        ctx.db.backend(),
+        actor.entry(
+            "ops.run.approve",
+            format!("run:{}", run.id),
+            format!("{} argv={}", run.action, run.argv),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(store::find(ctx.db, &run.id).await?.unwrap_or(run))
+}
+
+/// Undoes a successful run: its action's undo with the recorded parameters, linked both ways.
+pub async fn undo(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    me: &User,
+    id: &str,
+    input: &UndoRequest,
+) -> Result<RunRow, AppError> {
+    let done = store::find(ctx.db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("This run"))?;
+    let catalog = catalog(ctx.config)?;
+    let a = action(&catalog, &done.action)?;
+    if !a.allows(me.role) {
+        return Err(AppError::forbidden(format!(
+            "Only admins may undo \"{}\".",
+            a.name
+        )));
+    }
+    let Some(undo) = &a.undo else {
+        return Err(AppError::conflict(
+            "irreversible",
+            format!("\"{}\" is irreversible: it has no undo.", a.name),
+        ));
+    };
+    if done.undo_of.is_some() {
+        return Err(AppError::conflict(
+            "not_undoable",
+            "An undo is not undone; run the action again.",
+        ));
+    }
+    if done.state != "succeeded" {
+        return Err(AppError::conflict(
+            "not_undoable",
+            "Only a run that succeeded can be undone.",
+        ));
+    }
+    if done.undone_by.is_some() {
+        return Err(AppError::conflict(
+            "already_undone",
+            "This run was undone already.",
+        ));
+    }
+    if input.justification.chars().count() > 5_000 {
+        return Err(AppError::field(
+            "justification",
+            "must be at most 5,000 characters",
+        ));
+    }
+    let values: BTreeMap<String, String> = serde_json::from_str(&done.params).unwrap_or_default();
+    let argv = argv(undo, &values)?;
+    let now = now_ms();
+    let run = RunRow {
+        id: new_id(),
+        action: done.action.clone(),
+        kind: done.kind.clone(),
+        params: done.params.clone(),
+        argv: serde_json::to_string(&argv).unwrap_or_else(|_| "[]".into()),
+        ticket_id: done.ticket_id.clone(),
+        incident_id: done.incident_id.clone(),
+        justification: input.justification.trim().to_string(),
+        requested_by: me.id.clone(),
+        requested_at: now,
+        state: "running".into(),
+        undo_of: Some(done.id.clone()),
+        runner: Some(ctx.instance.to_string()),
+        heartbeat: Some(now),
+        started_at: Some(now),
+        updated: now,
+        ..Default::default()
+    };
+    let mut tx = ctx.db.begin().await?;
+    store::insert(&mut tx, &run).await?;
+    if !store::mark_undone(&mut tx, &done.id, &run.id).await? {
+        return Err(AppError::conflict(
+            "already_undone",
+            "This run was undone already.",
+        ));
+    }
+    if let Some(i) = &run.incident_id {
+        crate::incidents::store::add_link(&mut tx, i, "run", &run.id, now).await?;
+    }
+    runner::timeline(
+        &mut tx,
+        &run,
+        actor,
+        &format!("{} started", runner::describe(&run)),
+        now,
+    )
+    .await?;
+    audit::store::append(
+        &mut tx,
+        ctx.db.backend(),
+        actor.entry(
+            "ops.run.undo",
+            format!("run:{}", run.id),
+            format!("undo of run:{} argv={}", done.id, run.argv),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
+    Ok(run)
+}
