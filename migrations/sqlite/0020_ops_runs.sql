@@ -24,6 +24,7 @@ CREATE TABLE ops_runs (
     runner           TEXT,                   -- the instance running it
     heartbeat        BIGINT,                 -- the runner's last sign of life
     started_at       BIGINT,
+    ends_at          BIGINT,                 -- impersonation: when it ends by itself
     finished_at      BIGINT,
     exit_code        BIGINT,
     output           TEXT NOT NULL,

@@ -60,6 +60,9 @@ pub fn register_jobs(registry: &mut Registry, config: &Config) {
     );
     registry.register_periodic(KIND_SWEEP_RUNS, Duration::from_secs(30), |ctx| async move {
         runbooks::runner::sweep(&ctx.db).await?;
+        runbooks::impersonation::sweep(&ctx.db)
+            .await
+            .map_err(|e| e.into_anyhow())?;
         Ok(())
     });
     let keep = config.monitoring.pings_kept.max(10);

@@ -237,6 +237,7 @@ pub async fn read(
         (status = 404, description = "No such request", body = ErrorBody),
         (status = 409, description = "Not waiting for approval, or parameters differ from what you saw", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Unknown fields, or parameters that are not strings or numbers", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn approve(
@@ -262,6 +263,7 @@ pub async fn approve(
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 409, description = "Irreversible, not successful, or undone already", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Unknown fields, or a justification over 5,000 characters", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn undo(

@@ -23,7 +23,7 @@ use opsdesk_core::error::AppError;
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::extract::{ApiForm, ApiQuery};
 use opsdesk_core::web::identity::PageUser;
-use opsdesk_core::web::pages::{PageError, PageResult, Shell, flash};
+use opsdesk_core::web::pages::{Banner, PageError, PageResult, Shell, flash, set_banner};
 
 const WHY: &str = "Ops actions are run by the team.";
 
@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ops/runs/{id}/approve", post(approve))
         .route("/ops/runs/{id}/run", post(run_approved))
         .route("/ops/runs/{id}/undo", post(undo))
+        .merge(super::portal::routes())
 }
 
 #[derive(Template, WebTemplate)]
@@ -296,9 +297,30 @@ async fn run_approved(
         approval: Some(id.clone()),
         ..Default::default()
     };
-    let done = service::request(ctx(&state), &me.actor(), me.user(), &req)
-        .await
-        .map(|r| (r.id, "Started.".to_string()));
+    let done = service::request(ctx(&state), &me.actor(), me.user(), &req).await;
+    if let Ok(run) = &done
+        && run.kind == "impersonation"
+    {
+        let until = run.ends_at.unwrap_or_default();
+        set_banner(
+            &session,
+            Banner {
+                text: format!(
+                    "You are viewing the portal as another person ({}), read-only, until {}.",
+                    serde_json::from_str::<Vec<String>>(&run.argv)
+                        .ok()
+                        .and_then(|a| a.get(1).cloned())
+                        .unwrap_or_default(),
+                    opsdesk_core::web::pages::when(until)
+                ),
+                href: format!("/ops/runs/{}", run.id),
+                until,
+            },
+        )
+        .await;
+        return Ok(Redirect::to(&format!("/ops/runs/{}/portal", run.id)).into_response());
+    }
+    let done = done.map(|r| (r.id, "Started.".to_string()));
     outcome(&state, &session, &me, &id, done).await
 }
 

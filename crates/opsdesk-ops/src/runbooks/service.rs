@@ -242,12 +242,6 @@ pub async fn request(
             a.name
         )));
     }
-    if a.kind == "impersonation" {
-        return Err(AppError::field(
-            "action",
-            "impersonation is requested from the customer's ticket (POST /api/tickets/{number}/impersonation)",
-        ));
-    }
     let mut f = Fields::default();
     let values = checked(&mut f, a, &req.params);
     let (ticket_id, incident_id) = references(ctx.db, &mut f, me, req).await?;
@@ -267,8 +261,27 @@ pub async fn request(
             &format!("\"{}\" cannot be undone: type its name to confirm", a.name),
         );
     }
+    let impersonating = a.kind == "impersonation";
+    let customer = match (&ticket_id, impersonating) {
+        (Some(t), true) => match super::impersonation::customer_of(ctx.db, t).await {
+            Ok(u) => Some(u),
+            Err(e) if e.status.is_client_error() => {
+                f.add("ticket", &super::web_say(&e));
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        (None, true) => {
+            f.add("ticket", "impersonation is tied to the customer's ticket");
+            None
+        }
+        _ => None,
+    };
     f.finish()?;
-    let argv = argv(&a.command, &values)?;
+    let argv = match &customer {
+        Some(u) => vec!["view-portal-as".to_string(), u.email.clone()],
+        None => argv(&a.command, &values)?,
+    };
     let overridden = freeze_gate(ctx, me, &a.kind, req.override_reason.as_deref()).await?;
     let now = now_ms();
     let mut run = RunRow {
@@ -426,6 +439,9 @@ async fn run_approved(
     .await?;
     tx.commit().await?;
     let run = store::find(ctx.db, &run.id).await?.unwrap_or(run);
+    if a.kind == "impersonation" {
+        return super::impersonation::begin(ctx.db, actor, &run).await;
+    }
     runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
     Ok(run)
 }

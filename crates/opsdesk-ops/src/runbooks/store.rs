@@ -29,6 +29,8 @@ pub struct RunRow {
     pub runner: Option<String>,
     pub heartbeat: Option<i64>,
     pub started_at: Option<i64>,
+    /// Impersonation: when it ends by itself.
+    pub ends_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub exit_code: Option<i64>,
     pub output: String,
@@ -39,8 +41,8 @@ pub struct RunRow {
 
 const RUN: &str = "id, action, kind, params, argv, ticket_id, incident_id, justification, \
     requested_by, requested_at, state, approved_by, approved_at, approval_expires, override_reason, \
-    override_by, undo_of, undone_by, runner, heartbeat, started_at, finished_at, exit_code, output, \
-    total_bytes, truncated, updated";
+    override_by, undo_of, undone_by, runner, heartbeat, started_at, ends_at, finished_at, exit_code, \
+    output, total_bytes, truncated, updated";
 
 fn run_from(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
     Ok(RunRow {
@@ -65,6 +67,7 @@ fn run_from(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
         runner: r.try_get("runner")?,
         heartbeat: r.try_get("heartbeat")?,
         started_at: r.try_get("started_at")?,
+        ends_at: r.try_get("ends_at")?,
         finished_at: r.try_get("finished_at")?,
         exit_code: r.try_get("exit_code")?,
         output: r.try_get("output")?,
@@ -77,7 +80,7 @@ fn run_from(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
 pub async fn insert(tx: &mut Tx, r: &RunRow) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO ops_runs ({RUN}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&r.id)
@@ -101,6 +104,7 @@ pub async fn insert(tx: &mut Tx, r: &RunRow) -> Result<(), sqlx::Error> {
         .bind(r.runner.as_deref())
         .bind(r.heartbeat)
         .bind(r.started_at)
+        .bind(r.ends_at)
         .bind(r.finished_at)
         .bind(r.exit_code)
         .bind(&r.output)
@@ -280,8 +284,10 @@ pub async fn finish(tx: &mut Tx, id: &str, f: &Finish<'_>) -> Result<bool, sqlx:
 
 /// Runs whose runner has not been heard of since `before`: their server died.
 pub async fn orphans(db: &Db, before: i64) -> Result<Vec<RunRow>, sqlx::Error> {
-    let sql =
-        format!("SELECT {RUN} FROM ops_runs WHERE state = 'running' AND heartbeat < $1 LIMIT 100");
+    let sql = format!(
+        "SELECT {RUN} FROM ops_runs WHERE state = 'running' AND kind <> 'impersonation' \
+         AND heartbeat < $1 LIMIT 100"
+    );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(before)
         .fetch_all(db.read())
@@ -344,4 +350,46 @@ pub async fn prune_chunks(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     .execute(db.write())
     .await?;
     Ok(r.rows_affected())
+}
+
+/// Sets when an impersonation ends by itself.
+pub async fn set_ends_at(tx: &mut Tx, id: &str, ends_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE ops_runs SET ends_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(ends_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Ends a running impersonation; false when it had ended already.
+pub async fn end_impersonation(
+    tx: &mut Tx,
+    id: &str,
+    note: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE ops_runs SET state = 'succeeded', output = $2, finished_at = $3, updated = $3 \
+         WHERE id = $1 AND state = 'running' AND kind = 'impersonation'",
+    )
+    .bind(id)
+    .bind(note)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Impersonations whose time is up.
+pub async fn impersonations_over(db: &Db, now: i64) -> Result<Vec<RunRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RUN} FROM ops_runs WHERE state = 'running' AND kind = 'impersonation' \
+         AND ends_at <= $1 LIMIT 100"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .fetch_all(db.read())
+        .await?;
+    rows.iter().map(run_from).collect()
 }

@@ -38,7 +38,43 @@ pub struct Shell {
     pub user: Option<ShellUser>,
     pub nav: Vec<super::nav::ShownNav>,
     pub flash: Option<String>,
+    /// A notice shown on every page until it ends (an active impersonation).
+    pub banner: Option<Banner>,
     pub version: &'static str,
+}
+
+/// A notice kept in the session and shown on every page until `until` (Unix ms).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Banner {
+    pub text: String,
+    /// Where it leads (e.g. the page that ends it).
+    pub href: String,
+    pub until: i64,
+}
+
+const BANNER_KEY: &str = "banner";
+
+/// Shows `banner` on every page of this session until it ends or is cleared.
+pub async fn set_banner(session: &Session, banner: Banner) {
+    if let Err(e) = session.insert(BANNER_KEY, banner).await {
+        tracing::warn!(error = %e, "cannot store the banner");
+    }
+}
+
+/// Stops showing the banner.
+pub async fn clear_banner(session: &Session) {
+    let _ = take::<Banner>(session, BANNER_KEY).await;
+}
+
+/// The banner while it lasts.
+async fn banner(session: &Session) -> Option<Banner> {
+    let b = session.get::<Banner>(BANNER_KEY).await.ok().flatten()?;
+    if b.until > crate::clock::now_ms() {
+        Some(b)
+    } else {
+        clear_banner(session).await;
+        None
+    }
 }
 
 impl Shell {
@@ -55,6 +91,7 @@ impl Shell {
             .map(|i| i.brand_name)
             .unwrap_or_else(|_| "opsdesk".into());
         let flash = take_flash(session).await;
+        let banner = banner(session).await;
         if user.is_some() {
             keep_alive(session).await;
         }
@@ -70,6 +107,7 @@ impl Shell {
                 .map(|u| super::nav::visible(&state.nav, u.role, active))
                 .unwrap_or_default(),
             flash,
+            banner,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -83,6 +121,7 @@ impl Shell {
             user: None,
             nav: Vec::new(),
             flash: None,
+            banner: None,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
