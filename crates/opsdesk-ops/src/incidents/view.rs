@@ -60,7 +60,17 @@ async fn link_view(db: &Db, kind: &str, id: &str) -> Result<LinkView, AppError> 
             ),
             None => ("a deleted monitor".into(), String::new()),
         },
-        "run" => (format!("run {id}"), format!("/ops/runs/{id}")),
+        "run" => match crate::runbooks::store::find(db, id).await? {
+            Some(r) => (
+                format!(
+                    "{} ({})",
+                    crate::runbooks::runner::describe(&r),
+                    r.state.replace('_', " ")
+                ),
+                format!("/ops/runs/{id}"),
+            ),
+            None => ("a removed run".into(), String::new()),
+        },
         _ => (id.to_string(), String::new()),
     };
     Ok(LinkView {

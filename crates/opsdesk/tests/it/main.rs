@@ -10,6 +10,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod browser_desk;
+mod browser_incident;
 mod browser_sla;
 mod checks_pages;
 mod cli;
