@@ -1,9 +1,14 @@
 //! `opsdesk checks …`: API keys and the ping key of the Healthchecks-compatible endpoints, and
-//! the list of checks; `opsdesk monitors drift`: how punctually monitors run.
+//! the list of checks; `opsdesk monitors drift`: how punctually monitors run; `opsdesk monitors
+//! run`: one monitor now, step by step.
 
 use serde_json::json;
 
-use crate::cli::{ApiKeyArgs, ChecksCommand, ChecksListArgs, DriftArgs, PingKeyArgs};
+use std::process::ExitCode;
+
+use crate::cli::{
+    ApiKeyArgs, ChecksCommand, ChecksListArgs, DriftArgs, MonitorRunArgs, PingKeyArgs,
+};
 use crate::open_db;
 use opsdesk_core::audit::Actor;
 use opsdesk_core::clock::now_ms;
@@ -128,4 +133,68 @@ pub async fn drift(config: &Config, args: &DriftArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs one monitor now and prints how each step went; exit 1 when it failed.
+pub async fn run_monitor(config: &Config, args: &MonitorRunArgs) -> anyhow::Result<ExitCode> {
+    let db = open_db(config).await?;
+    let monitors = opsdesk_ops::uptime::store::list(&db).await?;
+    let Some(m) = monitors
+        .iter()
+        .find(|m| m.id == args.monitor || m.name == args.monitor)
+    else {
+        db.close().await;
+        anyhow::bail!("no monitor has the id or name \"{}\"", args.monitor);
+    };
+    let clients = opsdesk_ops::uptime::runner::Clients::new(opsdesk_ops::target_policy(config)?);
+    let r = opsdesk_ops::uptime::scheduler::run_one(&db, &clients, &m.id, now_ms())
+        .await
+        .map_err(AppError::into_anyhow)?;
+    db.close().await;
+    let Some(r) = r else {
+        anyhow::bail!("the monitor was deleted meanwhile");
+    };
+    if args.json {
+        let steps: Vec<_> = r
+            .steps
+            .iter()
+            .map(|s| json!({"name": s.name, "ok": s.ok, "status": s.status, "ms": s.ms, "problems": s.problems}))
+            .collect();
+        println!(
+            "{}",
+            json!({"monitor": m.name, "ok": r.ok, "ms": r.ms, "error": r.error, "steps": steps})
+        );
+    } else {
+        for s in &r.steps {
+            let status = s
+                .status
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "—".into());
+            println!(
+                "{} {}: {status} in {} ms{}",
+                if s.ok { "✓" } else { "✗" },
+                s.name,
+                s.ms,
+                if s.problems.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", s.problems.join("; "))
+                }
+            );
+        }
+        if let Some(e) = &r.error {
+            println!("error: {e}");
+        }
+        println!(
+            "{}: {} in {} ms",
+            m.name,
+            if r.ok { "passed" } else { "FAILED" },
+            r.ms
+        );
+    }
+    Ok(if r.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -71,6 +71,18 @@ pub enum MonitorsCommand {
     /// How late monitor runs started after they were due (the scheduler's drift), over the
     /// runs of the last SECONDS.
     Drift(DriftArgs),
+    /// Run one monitor now (all its steps, e.g. log in → /api/me → log out), record the result
+    /// and print each step; exits 1 when it fails. The auth verification check of a runbook.
+    Run(MonitorRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorRunArgs {
+    /// The monitor's id or its exact name.
+    pub monitor: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

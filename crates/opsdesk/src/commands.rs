@@ -64,6 +64,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitors(crate::cli::MonitorsCommand::Drift(args)) => {
             crate::checks_commands::drift(&config, &args).await?
         }
+        Command::Monitors(crate::cli::MonitorsCommand::Run(args)) => {
+            return crate::checks_commands::run_monitor(&config, &args).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

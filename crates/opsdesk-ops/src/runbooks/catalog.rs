@@ -193,6 +193,23 @@ fn action(a: &ActionConfig) -> Result<Action, String> {
 }
 
 #[cfg(test)]
+mod toml_example {
+    /// The example file as the configuration loader reads it.
+    #[derive(serde::Deserialize)]
+    pub struct Wrapper {
+        pub ops: opsdesk_core::config::OpsConfig,
+    }
+
+    pub fn parse(raw: &str) -> Wrapper {
+        config::Config::builder()
+            .add_source(config::File::from_str(raw, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .unwrap_or_else(|e| panic!("the example does not parse: {e}"))
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use opsdesk_core::config::{ParamConfig, Secret, UndoConfig};
@@ -299,6 +316,34 @@ mod tests {
         let c = check(a).unwrap_or_else(|e| panic!("{e}"));
         let a = &c.actions[0];
         assert!(a.allows(Role::Admin) && !a.allows(Role::Agent));
+    }
+
+    #[test]
+    fn the_shipped_examples_are_valid() {
+        let raw = include_str!("../../../../contrib/ops-actions.example.toml");
+        let parsed: toml_example::Wrapper = toml_example::parse(raw);
+        let c = Catalog::from_config(&parsed.ops).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.actions.len(), 7);
+        let unban = c.find("unban-ip").unwrap_or_else(|| panic!("unban-ip"));
+        assert!(unban.undo.is_some());
+        let ip = &unban.params[1];
+        let ok = params::check_values(
+            &unban.params,
+            &BTreeMap::from([
+                ("jail".into(), "sshd".into()),
+                ("ip".into(), "203.0.113.9".into()),
+            ]),
+        );
+        assert!(ok.is_ok(), "{ok:?} {ip:?}");
+        let bad = params::check_values(
+            &unban.params,
+            &BTreeMap::from([
+                ("jail".into(), "sshd".into()),
+                ("ip".into(), "1.2.3.4; reboot".into()),
+            ]),
+        );
+        assert!(bad.is_err());
+        assert_eq!(c.find("dedupe-invoice").map(|a| a.secrets.len()), Some(1));
     }
 
     #[test]

@@ -24,7 +24,8 @@ on_both!(
     names_resolving_to_denied_networks_are_not_reached,
     monitors_judge_answers_by_their_conditions,
     flows_carry_cookies_and_captured_tokens,
-    the_scheduler_runs_due_monitors_and_alerts_on_failure
+    the_scheduler_runs_due_monitors_and_alerts_on_failure,
+    a_monitor_runs_once_from_the_command_line
 );
 
 async fn target_app() -> Router {
@@ -681,4 +682,57 @@ async fn names_resolving_to_denied_networks_are_not_reached(backend: Backend) {
         !run.ok && error.contains("denied_targets"),
         "the name resolved to a denied address: {error}"
     );
+}
+
+/// `opsdesk monitors run` (the runbook's "verify auth" action): every step printed, the result
+/// recorded, exit 1 when it fails.
+async fn a_monitor_runs_once_from_the_command_line(backend: Backend) {
+    let o = ops(backend).await;
+    let base = http_target().await;
+    let good = o
+        .create(json!({"name": "Auth flow", "url": format!("{base}/ok"), "conditions": ["[STATUS] == 200"]}))
+        .await;
+    o.create(
+        json!({"name": "Broken", "url": format!("{base}/fail"), "conditions": ["[STATUS] == 200"]}),
+    )
+    .await;
+    let url = o
+        .app
+        .state
+        .config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| panic!("no url"));
+    let dir = o.app.data_dir();
+    let run = move |args: Vec<&'static str>| {
+        let (dir, url) = (dir.clone(), url.clone());
+        tokio::task::spawn_blocking(move || crate::procs::opsdesk(&dir, &url, &args, None))
+    };
+    let out = run(vec!["monitors", "run", "Auth flow"])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("✓") && stdout.contains("Auth flow: passed"),
+        "{stdout}"
+    );
+    let out = run(vec!["monitors", "run", "Broken", "--json"])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["steps"][0]["status"], 503, "{v}");
+    let out = run(vec!["monitors", "run", "nope"])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no monitor has the id or name"));
+    let v = o.get(&good).await;
+    assert_eq!(v["status"], "up", "the run was recorded: {v}");
 }
