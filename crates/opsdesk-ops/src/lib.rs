@@ -41,6 +41,7 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
             .merge(status::manage::routes())
             .merge(status::v2::routes())
             .merge(incidents::pages::routes())
+            .merge(incidents::settings_pages::routes())
             .merge(runbooks::pages::routes()),
         api: uptime::api::router()
             .merge(incidents::api::router())

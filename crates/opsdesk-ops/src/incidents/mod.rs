@@ -10,5 +10,6 @@ pub mod pages;
 pub mod postmortem;
 pub mod rules;
 pub mod service;
+pub mod settings_pages;
 pub mod store;
 pub mod view;

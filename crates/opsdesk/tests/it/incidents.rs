@@ -626,4 +626,64 @@ async fn incidents_are_run_in_forms(backend: Backend) {
     );
     let list = app.get_page("/incidents?state=resolved&severity=2").await;
     assert!(!list.text.contains("INC-1 Checkout is down"));
+
+    // Settings: severity labels and freeze windows, in a time zone.
+    assert_eq!(app.get_page("/incidents/settings").await.status, 200);
+    let r = app
+        .post_form(
+            "/incidents/settings/severities",
+            &[
+                ("sev1", "Everything is down"),
+                ("sev2", "Major"),
+                ("sev3", "Minor"),
+                ("sev4", "Cosmetic"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(
+        app.get_page("/incidents")
+            .await
+            .text
+            .contains("SEV1 — Everything is down")
+    );
+    let r = app
+        .post_form("/incidents/settings/severities", &[("sev2", "")])
+        .await;
+    assert_eq!(r.status, 422);
+    let window = |tz: &'static str| {
+        [
+            ("starts_at", "2030-11-29T00:00"),
+            ("ends_at", "2030-11-30T00:00"),
+            ("time_zone", tz),
+            ("reason", "Black Friday"),
+        ]
+    };
+    let r = app
+        .post_form("/incidents/settings/freeze", &window("Nowhere/Land"))
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text.contains("time_zone: is not a time zone name"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post_form("/incidents/settings/freeze", &window("America/New_York"))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = app.get_page("/incidents/settings").await;
+    assert!(
+        page.text.contains("2030-11-29 00:00") && page.text.contains("America/New_York"),
+        "{}",
+        page.text
+    );
+    let listed = app
+        .get_with_token("/api/freeze-windows", &token)
+        .await
+        .json();
+    assert_eq!(
+        listed[0]["starts_at"], "2030-11-29T05:00:00.000Z",
+        "{listed}"
+    );
 }
