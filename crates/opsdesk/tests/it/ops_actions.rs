@@ -615,6 +615,53 @@ async fn ops_runs_fail_time_out_redact_and_bound_their_output(backend: Backend) 
     let kept = flood["output"].as_str().unwrap_or("").len();
     assert!(kept <= 64 * 1024 + 200, "kept {kept} bytes");
 
+    // While it runs, its page streams the output as server-sent events, then says how it ended.
+    app.login("bob@example.com", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let r = send(
+        app,
+        "/api/ops/runs",
+        agent,
+        json!({"action": "show-logs", "params": {"app": "hang"}, "ticket": ticket}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let live_id = r.json()["id"].as_str().unwrap_or_default().to_string();
+    let mut resp = app
+        .client
+        .get(app.url(&format!("/ops/runs/{live_id}/stream")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .starts_with("text/event-stream")
+    );
+    let mut events = String::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        events.push_str(&String::from_utf8_lossy(&chunk));
+        if events.contains("event: end") {
+            break;
+        }
+    }
+    let output_at = events.find("event: output").unwrap_or(usize::MAX);
+    let end_at = events.find("event: end").unwrap_or(0);
+    assert!(
+        output_at < end_at,
+        "output streamed before the end: {events}"
+    );
+    assert!(events.contains("child pid"), "{events}");
+    assert!(events.contains("data: \"timed_out\""), "{events}");
+    let page = app.get_page(&format!("/ops/runs/{live_id}")).await;
+    assert!(
+        page.text.contains("timed out after"),
+        "the page after a reload shows the kept output"
+    );
+
     let started = std::time::Instant::now();
     let hung =
         run(json!({"action": "show-logs", "params": {"app": "hang"}, "ticket": ticket})).await;
