@@ -30,7 +30,10 @@ CREATE TABLE ops_runs (
     output           TEXT NOT NULL,
     total_bytes      BIGINT NOT NULL,
     truncated        BIGINT NOT NULL,
-    updated          BIGINT NOT NULL
+    updated          BIGINT NOT NULL,
+    -- Every run is for a ticket or an incident; nobody approves their own request.
+    CHECK (ticket_id IS NOT NULL OR incident_id IS NOT NULL),
+    CHECK (approved_by IS NULL OR approved_by <> requested_by)
 );
 CREATE INDEX ops_runs_state ON ops_runs (state, heartbeat);
 CREATE INDEX ops_runs_ticket ON ops_runs (ticket_id, requested_at);

@@ -3,7 +3,7 @@
 (function () {
   var out = document.getElementById("output");
   if (!out || out.dataset.live !== "true" || !window.EventSource) return;
-  var source = new EventSource("/ops/runs/" + out.dataset.run + "/stream");
+  var source = new EventSource("/ops/runs/" + out.dataset.run + "/stream?after=" + (out.dataset.seq || "0"));
   source.addEventListener("output", function (e) {
     out.textContent += JSON.parse(e.data);
     out.scrollTop = out.scrollHeight;

@@ -29,6 +29,19 @@ pub fn can_view(viewer: &User, t: Guarded<'_>) -> bool {
     }
 }
 
+/// [`can_view`] for a whole ticket.
+pub fn can_view_ticket(viewer: &User, t: &super::model::Ticket) -> bool {
+    can_view(
+        viewer,
+        Guarded {
+            requester_id: &t.requester.id,
+            security: t.security,
+            organization_id: t.organization_id.as_deref(),
+            shared: t.organization_shared,
+        },
+    )
+}
+
 /// Whether the viewer may read security reports at all (list filters use this).
 pub fn sees_security(viewer: &User) -> bool {
     viewer.role == Role::Admin || (viewer.role == Role::Agent && viewer.security)

@@ -127,7 +127,7 @@ pub async fn declare(
     let row = service::declare(&state.db, &me.actor(), me.user(), "api", &input).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(view::view(&state.db, &row).await?),
+        axum::Json(view::view(&state.db, me.user(), &row).await?),
     ))
 }
 
@@ -147,7 +147,7 @@ pub async fn read(
 ) -> Result<axum::Json<IncidentView>, AppError> {
     me.require_staff()?;
     let row = service::find(&state.db, &id).await?;
-    Ok(axum::Json(view::view(&state.db, &row).await?))
+    Ok(axum::Json(view::view(&state.db, me.user(), &row).await?))
 }
 
 #[utoipa::path(patch, path = "/api/incidents/{id}", tag = "incidents", security(("bearer" = [])),
@@ -172,7 +172,7 @@ pub async fn patch(
 ) -> Result<axum::Json<IncidentView>, AppError> {
     me.require_staff()?.require_write()?;
     let row = service::patch(&state.db, &me.actor(), me.user(), &id, &p).await?;
-    Ok(axum::Json(view::view(&state.db, &row).await?))
+    Ok(axum::Json(view::view(&state.db, me.user(), &row).await?))
 }
 
 #[utoipa::path(post, path = "/api/incidents/{id}/updates", tag = "incidents", security(("bearer" = [])),
@@ -207,7 +207,7 @@ pub async fn post_update(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(view::view(&state.db, &row).await?),
+        axum::Json(view::view(&state.db, me.user(), &row).await?),
     ))
 }
 
@@ -232,7 +232,7 @@ pub async fn link(
 ) -> Result<axum::Json<IncidentView>, AppError> {
     me.require_staff()?.require_write()?;
     let row = service::link(&state.db, &me.actor(), me.user(), &id, &l).await?;
-    Ok(axum::Json(view::view(&state.db, &row).await?))
+    Ok(axum::Json(view::view(&state.db, me.user(), &row).await?))
 }
 
 #[utoipa::path(post, path = "/api/incidents/{id}/postmortem", tag = "incidents", security(("bearer" = [])),
@@ -265,7 +265,7 @@ pub async fn write_postmortem(
         &p,
     )
     .await?;
-    Ok(axum::Json(view::view(&state.db, &row).await?))
+    Ok(axum::Json(view::view(&state.db, me.user(), &row).await?))
 }
 
 /// A freeze window.

@@ -165,8 +165,9 @@ async fn list(
     let mut draft = Draft::default();
     if let Some(t) = q.ticket.as_deref().filter(|t| !t.is_empty()) {
         draft.tickets = t.to_string();
-        if let Ok(n) = t.trim_start_matches('#').parse::<i64>()
-            && let Some(ticket) = opsdesk_desk::tickets::store::find(&state.db, n).await?
+        if let Ok(ticket) =
+            opsdesk_desk::tickets::service::visible(&state.db, me.user(), t.trim_start_matches('#'))
+                .await
         {
             draft.title = ticket.subject.clone();
             draft.summary = format!("Reported in ticket #{}.", ticket.number);
@@ -226,7 +227,7 @@ async fn declare(
     }
     let input = NewIncident {
         title: d.title.clone(),
-        severity: Some(d.severity.trim().parse().unwrap_or(0)).filter(|s| *s != 0),
+        severity: (!d.severity.trim().is_empty()).then(|| d.severity.trim().parse().unwrap_or(-1)),
         summary: d.summary.clone(),
         commander: None,
         tickets,
@@ -313,7 +314,7 @@ async fn render(
     pm_draft: Option<PostmortemDraft>,
 ) -> Result<IncidentPage, PageError> {
     let row = service::find(&state.db, reference).await?;
-    let i = view::view(&state.db, &row).await?;
+    let i = view::view(&state.db, me.user(), &row).await?;
     let pm = match (pm_draft, &i.postmortem) {
         (Some(d), _) => d,
         (None, Some(p)) => PostmortemDraft {

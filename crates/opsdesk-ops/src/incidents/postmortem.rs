@@ -84,31 +84,8 @@ pub async fn write(
     } else {
         timeline
     };
-    // Action items are filed first (each its own committed ticket), then linked with the
-    // postmortem in one transaction.
-    let mut filed = Vec::new();
-    for item in &items {
-        let t = opsdesk_desk::tickets::filing::create(
-            db,
-            mail,
-            actor,
-            Some(me),
-            Channel::Web,
-            NewTicket {
-                subject: format!("INC-{} action item: {item}", row.number),
-                body: format!(
-                    "Action item from the postmortem of INC-{} \"{}\".\n\n{item}",
-                    row.number, row.title
-                ),
-                email: Some(me.email.clone()),
-                name: Some(me.name.clone()),
-                ..Default::default()
-            },
-            None,
-        )
-        .await?;
-        filed.push((t.id, t.number));
-    }
+    // The postmortem and the status move are saved first (refused if someone changed the
+    // incident meanwhile), then each action item is filed as its own ticket and linked.
     let seen = row.updated;
     let now = now_ms().max(seen + 1);
     let existing = store::postmortem(db, &row.id).await?;
@@ -122,48 +99,17 @@ pub async fn write(
         created: existing.as_ref().map(|p| p.created).unwrap_or(now),
         updated: now,
     };
-    let mut tx = db.begin().await?;
-    store::save_postmortem(&mut tx, &row.id, &pm).await?;
-    for (id, number) in &filed {
-        store::add_link(&mut tx, &row.id, "action_item", id, now).await?;
-        opsdesk_desk::tickets::store::insert_event(
-            &mut tx,
-            id,
-            &actor.label,
-            "incident",
-            &format!("Action item of incident INC-{} {}", row.number, row.title),
-            now,
-        )
-        .await?;
-        event(
-            &mut tx,
-            &row.id,
-            actor,
-            "link",
-            false,
-            &format!("Action item #{number}"),
-            &format!("ticket:{id}"),
-            now,
-        )
-        .await?;
-    }
-    let was = row.status.clone();
     row.status = "postmortem".into();
     row.updated = now;
-    if was != row.status {
-        if !store::update(&mut tx, &row, seen).await? {
-            return Err(AppError::conflict(
-                "changed",
-                "Someone else changed this incident a moment ago; reload and try again.",
-            ));
-        }
-        if let Some(n) = &row.notice_id
-            && let Some(mut notice) = crate::status::store::notice(&mut tx, n).await?
-        {
-            notice.status = "postmortem".into();
-            notice.updated = now;
-            crate::status::store::update_notice(&mut tx, &notice).await?;
-        }
+    let mut tx = db.begin().await?;
+    super::service::save(&mut tx, &row, seen).await?;
+    store::save_postmortem(&mut tx, &row.id, &pm).await?;
+    if let Some(n) = &row.notice_id
+        && let Some(mut notice) = crate::status::store::notice(&mut tx, n).await?
+    {
+        notice.status = "postmortem".into();
+        notice.updated = now;
+        crate::status::store::update_notice(&mut tx, &notice).await?;
     }
     event(
         &mut tx,
@@ -186,11 +132,58 @@ pub async fn write(
         actor.entry(
             "incident.postmortem",
             format!("incident:{}", row.id),
-            format!("INC-{} action items: {}", row.number, filed.len()),
+            format!("INC-{} action items: {}", row.number, items.len()),
         ),
     )
     .await?;
     tx.commit().await?;
     crate::status::service::forget(db);
-    Ok((row, filed.into_iter().map(|f| f.1).collect()))
+    let mut filed = Vec::new();
+    for item in &items {
+        let t = opsdesk_desk::tickets::filing::create(
+            db,
+            mail,
+            actor,
+            Some(me),
+            Channel::Web,
+            NewTicket {
+                subject: format!("INC-{} action item: {item}", row.number),
+                body: format!(
+                    "Action item from the postmortem of INC-{} \"{}\".\n\n{item}",
+                    row.number, row.title
+                ),
+                email: Some(me.email.clone()),
+                name: Some(me.name.clone()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
+        let now = now_ms();
+        let mut tx = db.begin().await?;
+        store::add_link(&mut tx, &row.id, "action_item", &t.id, now).await?;
+        opsdesk_desk::tickets::store::insert_event(
+            &mut tx,
+            &t.id,
+            &actor.label,
+            "incident",
+            &format!("Action item of incident INC-{} {}", row.number, row.title),
+            now,
+        )
+        .await?;
+        event(
+            &mut tx,
+            &row.id,
+            actor,
+            "link",
+            false,
+            &format!("Action item #{}", t.number),
+            &format!("ticket:{}", t.id),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        filed.push(t.number);
+    }
+    Ok((row, filed))
 }

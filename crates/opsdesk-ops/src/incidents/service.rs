@@ -348,7 +348,7 @@ async fn sync_notice(tx: &mut Tx, row: &IncidentRow, now: i64) -> Result<(), sql
 }
 
 /// Saves a changed row, refusing when someone else changed it first.
-async fn save(tx: &mut Tx, row: &IncidentRow, seen: i64) -> Result<(), AppError> {
+pub(crate) async fn save(tx: &mut Tx, row: &IncidentRow, seen: i64) -> Result<(), AppError> {
     if store::update(tx, row, seen).await? {
         Ok(())
     } else {
@@ -424,7 +424,17 @@ pub async fn patch(
     }
     if p.commander.is_some() {
         let c = commander(db, &mut f, me, p.commander.as_deref()).await?;
-        if c.is_some() && c != row.commander_id {
+        // Taking an incident nobody leads is anyone's to do; handing over command is the
+        // commander's or an admin's (the commander may override the change freeze).
+        let may_hand_over = row.commander_id.is_none()
+            || row.commander_id.as_deref() == Some(me.id.as_str())
+            || me.role == opsdesk_core::accounts::model::Role::Admin;
+        if c.is_some() && c != row.commander_id && !may_hand_over {
+            f.add(
+                "commander",
+                "only the current commander or an admin hands over command",
+            );
+        } else if c.is_some() && c != row.commander_id {
             let name = match c.as_deref() {
                 Some(id) => opsdesk_core::accounts::store::find_by_id(db, id)
                     .await?
@@ -451,6 +461,12 @@ pub async fn patch(
             Ok(false) => {}
             Err(why) => f.add("status", why),
         }
+    }
+    if !rules::is_live(&row.status) && row.root_cause.is_none() {
+        f.add(
+            "root_cause",
+            "a resolved incident keeps its root-cause summary",
+        );
     }
     f.finish()?;
     if notes.is_empty() {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use opsdesk_core::accounts::model::User;
 use opsdesk_core::clock::rfc3339_ms;
 use opsdesk_core::db::Db;
 use opsdesk_core::error::AppError;
@@ -37,9 +38,13 @@ pub async fn names(
 }
 
 /// What a link is called and where it is seen.
-async fn link_view(db: &Db, kind: &str, id: &str) -> Result<LinkView, AppError> {
+async fn link_view(db: &Db, me: &User, kind: &str, id: &str) -> Result<LinkView, AppError> {
     let (label, href) = match kind {
         "ticket" | "action_item" => match opsdesk_desk::tickets::store::find_by_id(db, id).await? {
+            // A security report stays hidden from those who may not read it.
+            Some(t) if !opsdesk_desk::tickets::access::can_view_ticket(me, &t) => {
+                ("a restricted ticket".into(), String::new())
+            }
             Some(t) => (
                 format!("#{} {} ({})", t.number, t.subject, t.state.label()),
                 format!("/desk/tickets/{}", t.number),
@@ -82,7 +87,7 @@ async fn link_view(db: &Db, kind: &str, id: &str) -> Result<LinkView, AppError> 
 }
 
 /// The whole incident.
-pub async fn view(db: &Db, row: &IncidentRow) -> Result<IncidentView, AppError> {
+pub async fn view(db: &Db, me: &User, row: &IncidentRow) -> Result<IncidentView, AppError> {
     let events = store::events(db, &row.id).await?;
     let pm = store::postmortem(db, &row.id).await?;
     let names = names(
@@ -105,7 +110,7 @@ pub async fn view(db: &Db, row: &IncidentRow) -> Result<IncidentView, AppError> 
     };
     let mut links = Vec::new();
     for (kind, id) in store::links(db, &row.id).await? {
-        links.push(link_view(db, &kind, &id).await?);
+        links.push(link_view(db, me, &kind, &id).await?);
     }
     let all = crate::status::store::components(db).await?;
     let components = components_of(row)

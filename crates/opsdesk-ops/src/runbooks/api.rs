@@ -162,7 +162,7 @@ pub async fn list(
     let catalog = service::catalog(&state.config)?;
     let mut items = Vec::new();
     for r in store::list(&state.db, &f).await? {
-        items.push(view::run(&state.db, &catalog, &r).await?);
+        items.push(view::run(&state.db, &catalog, me.user(), &r).await?);
     }
     Ok(axum::Json(RunPage { items }))
 }
@@ -196,7 +196,7 @@ pub async fn request(
     let catalog = service::catalog(&state.config)?;
     Ok((
         code,
-        axum::Json(view::run(&state.db, &catalog, &run).await?),
+        axum::Json(view::run(&state.db, &catalog, me.user(), &run).await?),
     ))
 }
 
@@ -223,7 +223,9 @@ pub async fn read(
     me.require_staff()?;
     let r = found(&state, &id).await?;
     let catalog = service::catalog(&state.config)?;
-    Ok(axum::Json(view::run(&state.db, &catalog, &r).await?))
+    Ok(axum::Json(
+        view::run(&state.db, &catalog, me.user(), &r).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/ops/runs/{id}/approve", tag = "ops", security(("bearer" = [])),
@@ -249,7 +251,9 @@ pub async fn approve(
     me.require_staff()?.require_write()?;
     let run = service::approve(ctx(&state), &me.actor(), me.user(), &id, &a).await?;
     let catalog = service::catalog(&state.config)?;
-    Ok(axum::Json(view::run(&state.db, &catalog, &run).await?))
+    Ok(axum::Json(
+        view::run(&state.db, &catalog, me.user(), &run).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/ops/runs/{id}/undo", tag = "ops", security(("bearer" = [])),
@@ -257,6 +261,7 @@ pub async fn approve(
     request_body = UndoRequest,
     responses(
         (status = 201, description = "The undo started (a new run linked to this one)", body = RunView),
+        (status = 202, description = "The undo waits for a second person's approval (the action needs one)", body = RunView),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not allowed to run this action", body = ErrorBody),
@@ -276,7 +281,11 @@ pub async fn undo(
     let run = service::undo(ctx(&state), &me.actor(), me.user(), &id, &u).await?;
     let catalog = service::catalog(&state.config)?;
     Ok((
-        StatusCode::CREATED,
-        axum::Json(view::run(&state.db, &catalog, &run).await?),
+        if run.state == "awaiting_approval" {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::CREATED
+        },
+        axum::Json(view::run(&state.db, &catalog, me.user(), &run).await?),
     ))
 }

@@ -27,8 +27,8 @@ pub struct Command {
     pub args: Vec<String>,
 }
 
-/// One checked action.
-#[derive(Clone, Debug)]
+/// One checked action. `Debug` names its secrets' variables, never their values.
+#[derive(Clone)]
 pub struct Action {
     pub name: String,
     pub description: String,
@@ -44,6 +44,26 @@ pub struct Action {
     pub secrets: Vec<(String, String)>,
     pub undo: Option<Command>,
     pub irreversible: bool,
+}
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Action")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("command", &self.command)
+            .field("role", &self.role)
+            .field("approval", &self.approval)
+            .field("timeout", &self.timeout)
+            .field("env", &self.env)
+            .field(
+                "secrets",
+                &self.secrets.iter().map(|s| &s.0).collect::<Vec<_>>(),
+            )
+            .field("undo", &self.undo)
+            .field("irreversible", &self.irreversible)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Action {
@@ -69,6 +89,9 @@ impl Catalog {
 
     /// Checks the configured actions; the error names the action and what is wrong.
     pub fn from_config(c: &OpsConfig) -> Result<Catalog, String> {
+        if c.approval_minutes == 0 {
+            return Err("[ops] approval_minutes must be at least 1".into());
+        }
         let mut actions: Vec<Action> = Vec::new();
         for a in &c.actions {
             let checked = action(a).map_err(|e| format!("[[ops.actions]] \"{}\": {e}", a.name))?;
@@ -255,6 +278,11 @@ mod tests {
     fn a_good_action_is_taken_as_it_is() {
         let c = check(restart()).unwrap_or_else(|e| panic!("{e}"));
         let a = c.find("restart-app").unwrap_or_else(|| panic!("missing"));
+        let shown = format!("{a:?}");
+        assert!(
+            shown.contains("PM2_TOKEN") && !shown.contains("s3cret"),
+            "{shown}"
+        );
         assert_eq!(a.command.args[1], "{app}");
         assert_eq!(a.secrets, vec![("PM2_TOKEN".into(), "s3cret".into())]);
         assert!(a.allows(Role::Agent) && !a.allows(Role::Customer));

@@ -48,17 +48,40 @@ pub async fn customer_of(db: &Db, ticket_id: &str) -> Result<User, AppError> {
     Ok(u)
 }
 
-/// Starts a claimed impersonation: it runs until its time is up or it is ended.
-pub async fn begin(db: &Db, actor: &Actor, run: &RunRow) -> Result<RunRow, AppError> {
+/// The customer an approved impersonation shows, checked to still be the one approved (the
+/// ticket's requester could have changed since), and when it will end.
+pub async fn prepare(db: &Db, run: &RunRow, now: i64) -> Result<(User, i64), AppError> {
+    let customer = approved_customer(db, run).await?;
+    Ok((customer, now + length_ms(run)))
+}
+
+/// The ticket's requester, if it is still the customer named in the approved request.
+async fn approved_customer(db: &Db, run: &RunRow) -> Result<User, AppError> {
     let ticket = run
         .ticket_id
         .as_deref()
         .ok_or_else(|| AppError::field("ticket", "impersonation is tied to a ticket"))?;
     let customer = customer_of(db, ticket).await?;
+    let approved: Vec<String> = serde_json::from_str(&run.argv).unwrap_or_default();
+    if approved.get(1) != Some(&customer.email) {
+        return Err(AppError::conflict(
+            "customer_changed",
+            "The ticket's requester is not the customer this impersonation was approved for: request it again.",
+        ));
+    }
+    Ok(customer)
+}
+
+/// Records the start of a claimed impersonation (its end is set by the claim).
+pub async fn begin(
+    db: &Db,
+    actor: &Actor,
+    run: &RunRow,
+    customer: &User,
+    ends: i64,
+) -> Result<(), AppError> {
     let now = now_ms();
-    let ends = now + length_ms(run);
     let mut tx = db.begin().await?;
-    store::set_ends_at(&mut tx, &run.id, ends).await?;
     let what = format!(
         "impersonation of {} <{}> started, read-only, until {}",
         customer.name,
@@ -77,9 +100,7 @@ pub async fn begin(db: &Db, actor: &Actor, run: &RunRow) -> Result<RunRow, AppEr
     )
     .await?;
     tx.commit().await?;
-    Ok(store::find(db, &run.id)
-        .await?
-        .unwrap_or_else(|| run.clone()))
+    Ok(())
 }
 
 /// Ends an impersonation (by its requester, or the sweep when its time is up).
@@ -120,14 +141,17 @@ pub async fn active(db: &Db, me: &User, id: &str) -> Result<(RunRow, User), AppE
             "This impersonation has ended: request a new one (it needs approval again).",
         ));
     }
-    let customer = customer_of(db, run.ticket_id.as_deref().unwrap_or("")).await?;
+    let customer = approved_customer(db, &run).await?;
     Ok((run, customer))
 }
 
 /// Ends impersonations whose time is up.
 pub async fn sweep(db: &Db) -> Result<(), AppError> {
     for run in store::impersonations_over(db, now_ms()).await? {
-        end(db, &Actor::system(), &run, "ended: its time was up").await?;
+        // One failing end does not keep the others running.
+        if let Err(e) = end(db, &Actor::system(), &run, "ended: its time was up").await {
+            tracing::warn!(run = %run.id, error = %e.message, "ending an impersonation failed");
+        }
     }
     Ok(())
 }

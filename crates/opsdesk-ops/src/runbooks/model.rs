@@ -51,6 +51,9 @@ pub struct Approval {
 pub struct UndoRequest {
     #[serde(default)]
     pub justification: String,
+    /// Undoes despite a change freeze (commander of the freezing incident, or an admin): why.
+    #[serde(default)]
+    pub override_reason: Option<String>,
 }
 
 /// A parameter as requesters see it.

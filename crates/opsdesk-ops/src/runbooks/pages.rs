@@ -73,7 +73,7 @@ async fn render_list(
         ..Default::default()
     };
     for r in store::list(&state.db, &f).await? {
-        runs.push(view::run(&state.db, &catalog, &r).await?);
+        runs.push(view::run(&state.db, &catalog, me.user(), &r).await?);
     }
     Ok(OpsPage {
         shell: Shell::load(state, session, Some(me.user()), "Ops actions", "ops").await,
@@ -168,6 +168,8 @@ struct RunPage {
     mine: bool,
     live: bool,
     shown_output: String,
+    /// The last live chunk shown: the stream goes on from there.
+    seq: i64,
     frozen: Option<String>,
     approval_minutes: u32,
     error: Option<String>,
@@ -184,7 +186,7 @@ async fn render_run(
         .await?
         .ok_or_else(|| PageError(AppError::not_found("This run")))?;
     let catalog = service::catalog(&state.config)?;
-    let r = view::run(&state.db, &catalog, &row).await?;
+    let r = view::run(&state.db, &catalog, me.user(), &row).await?;
     let params: Vec<(String, String)> = r
         .params
         .as_object()
@@ -196,14 +198,20 @@ async fn render_run(
         .unwrap_or_default();
     let live = row.state == "running";
     // While it runs, the page starts from the output streamed so far.
-    let shown_output = if live {
+    let (shown_output, seq) = if live {
         let mut s = String::new();
-        for (_, d) in store::chunks(&state.db, &row.id, 0).await? {
-            s.push_str(&d);
+        let mut seq = 0;
+        loop {
+            let page = store::chunks(&state.db, &row.id, seq).await?;
+            let Some(last) = page.last() else { break };
+            seq = last.0;
+            for (_, d) in &page {
+                s.push_str(d);
+            }
         }
-        s
+        (s, seq)
     } else {
-        r.output.clone()
+        (r.output.clone(), 0)
     };
     let frozen = crate::incidents::freeze::current(
         &state.db,
@@ -224,8 +232,9 @@ async fn render_run(
         .await,
         mine: row.requested_by == me.user().id,
         params,
-        live,
+        live: live && row.kind != "impersonation",
         shown_output,
+        seq,
         frozen,
         approval_minutes: state.config.ops.approval_minutes,
         error,
@@ -334,7 +343,14 @@ async fn undo(
     staff(&me, WHY)?;
     let done = service::undo(ctx(&state), &me.actor(), me.user(), &id, &u)
         .await
-        .map(|r| (r.id, "Undo started.".to_string()));
+        .map(|r| {
+            let note = if r.state == "awaiting_approval" {
+                "Undo requested: a second person must approve it before it runs."
+            } else {
+                "Undo started."
+            };
+            (r.id, note.to_string())
+        });
     outcome(&state, &session, &me, &id, done).await
 }
 
@@ -344,6 +360,15 @@ struct Tail {
     seq: i64,
     first: bool,
     over: bool,
+    /// When the stream gives up (the run's timeout and a margin).
+    until: std::time::Instant,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamQuery {
+    /// Output after this chunk (what the page already shows).
+    #[serde(default)]
+    after: i64,
 }
 
 /// The run's output as it comes (`output` events, each a JSON string), then one `end` event
@@ -352,17 +377,36 @@ async fn stream(
     State(state): State<AppState>,
     me: PageUser,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<impl IntoResponse, PageError> {
     staff(&me, WHY)?;
-    store::find(&state.db, &id)
+    let run = store::find(&state.db, &id)
         .await?
         .ok_or_else(|| PageError(AppError::not_found("This run")))?;
+    // A reconnecting browser says where it was (Last-Event-ID); the page says what it shows.
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(q.after)
+        .max(0);
+    let timeout = service::catalog(&state.config)?
+        .find(&run.action)
+        .map(|a| a.timeout)
+        .unwrap_or(Duration::from_secs(3_600));
     let tail = Tail {
         db: state.db.clone(),
         id,
-        seq: 0,
+        seq: after,
         first: true,
         over: false,
+        // An impersonation has no output: its stream ends at once (with its state).
+        until: if run.kind == "impersonation" {
+            std::time::Instant::now()
+        } else {
+            std::time::Instant::now() + timeout + Duration::from_secs(60)
+        },
     };
     let events = futures::stream::unfold(tail, |mut t| async move {
         if t.over {
@@ -373,19 +417,32 @@ async fn stream(
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
             t.first = false;
-            let chunks = store::chunks(&t.db, &t.id, t.seq).await.unwrap_or_default();
+            let chunks = match store::chunks(&t.db, &t.id, t.seq).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(run = %t.id, error = %e, "live output not read");
+                    Vec::new()
+                }
+            };
             if let Some(last) = chunks.last() {
                 t.seq = last.0;
                 let text: String = chunks.into_iter().map(|c| c.1).collect();
                 let data = serde_json::to_string(&text).unwrap_or_default();
-                return Some((
-                    Ok::<_, Infallible>(Event::default().event("output").data(data)),
-                    t,
-                ));
+                let event = Event::default()
+                    .event("output")
+                    .id(t.seq.to_string())
+                    .data(data);
+                return Some((Ok::<_, Infallible>(event), t));
             }
-            let run = store::find(&t.db, &t.id).await.ok().flatten();
-            let state = run.map(|r| r.state).unwrap_or_else(|| "gone".into());
-            if state != "running" {
+            let state = match store::state_of(&t.db, &t.id).await {
+                Ok(Some(s)) => s,
+                Ok(None) => "gone".into(),
+                Err(e) => {
+                    tracing::warn!(run = %t.id, error = %e, "run state not read");
+                    "running".into()
+                }
+            };
+            if state != "running" || std::time::Instant::now() > t.until {
                 t.over = true;
                 let data = serde_json::to_string(&state).unwrap_or_default();
                 return Some((Ok(Event::default().event("end").data(data)), t));

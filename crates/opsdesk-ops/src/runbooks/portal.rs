@@ -12,6 +12,7 @@ use tower_sessions::Session;
 use super::impersonation;
 use crate::web::staff;
 use opsdesk_core::audit::Actor;
+use opsdesk_core::error::AppError;
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::identity::PageUser;
 use opsdesk_core::web::pages::{PageResult, Shell, clear_banner, flash, when};
@@ -85,8 +86,10 @@ async fn home(
         run_id: run.id,
         until: when(run.ends_at.unwrap_or_default()),
         customer: customer.name,
+        // What the customer sees, less what the agent may not (security reports).
         tickets: tickets
             .into_iter()
+            .filter(|t| opsdesk_desk::tickets::access::can_view_ticket(me.user(), t))
             .map(|t| TicketLine {
                 number: t.number,
                 subject: t.subject,
@@ -111,6 +114,9 @@ async fn ticket(
     // What the customer may see, as they see it (their own and their organization's shared
     // requests; public messages only).
     let d = opsdesk_desk::tickets::service::detail(&state.db, &customer, &n).await?;
+    if !opsdesk_desk::tickets::access::can_view_ticket(me.user(), &d.ticket) {
+        return Err(AppError::not_found("This ticket").into());
+    }
     Ok(PortalPage {
         shell: Shell::load(
             &state,

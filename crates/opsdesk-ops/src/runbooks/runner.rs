@@ -12,22 +12,43 @@ use opsdesk_core::db::{Db, Tx};
 use super::exec::{self, Finished, Outcome, Spec};
 use super::store::{self, Finish, RunRow};
 
+/// Everything streamed live so far (every chunk, page by page).
+pub async fn live_output(db: &Db, id: &str) -> Result<String, sqlx::Error> {
+    let (mut out, mut after) = (String::new(), 0);
+    loop {
+        let page = store::chunks(db, id, after).await?;
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        after = last.0;
+        for (_, d) in &page {
+            out.push_str(d);
+        }
+    }
+}
+
 /// A run whose heartbeat is older than this is taken for dead.
 pub const STALE_MS: i64 = 30_000;
 const BEAT_MS: i64 = 5_000;
 const FLUSH: Duration = Duration::from_millis(250);
+/// Bytes buffered before a flush without waiting for the tick.
+const FLUSH_BYTES: usize = 64 * 1024;
+/// Bytes of live output written while a run goes (the kept output is bounded separately).
+const LIVE_BYTES: usize = 1024 * 1024;
 
 /// Starts a claimed run in the background.
 pub fn start(db: Db, run: RunRow, spec: Spec) {
     tokio::spawn(async move {
-        let live_cap = spec.keep_bytes;
+        let live_cap = spec.keep_bytes.min(LIVE_BYTES);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
         let writer = tokio::spawn(write_live(db.clone(), run.id.clone(), rx, live_cap));
         let outcome = exec::run(spec, move |b: &[u8]| {
             let _ = tx.send(b.to_vec());
         })
         .await;
-        let _ = writer.await;
+        if let Err(e) = writer.await {
+            tracing::warn!(run = %run.id, error = %e, "the live output writer stopped");
+        }
         if let Err(e) = finish(&db, &run, &outcome).await {
             tracing::error!(run = %run.id, error = %e, "recording the end of an ops run failed");
         }
@@ -59,8 +80,8 @@ async fn write_live(
     let mut last_beat = now_ms();
     let mut tick = tokio::time::interval(FLUSH);
     loop {
-        let open = tokio::select! {
-            m = rx.recv() => match m {
+        let (open, ticked) = tokio::select! {
+            m = rx.recv() => (match m {
                 Some(b) => {
                     if written + buf.len() < cap {
                         buf.extend_from_slice(&b);
@@ -73,11 +94,12 @@ async fn write_live(
                     true
                 }
                 None => false,
-            },
-            _ = tick.tick() => true,
+            }, false),
+            _ = tick.tick() => (true, true),
         };
         let now = now_ms();
-        if !buf.is_empty() {
+        // Written on the tick (or when much is waiting), not per pipe read.
+        if !buf.is_empty() && (ticked || !open || buf.len() >= FLUSH_BYTES) {
             let text = if open {
                 take_text(&mut buf)
             } else {
@@ -93,7 +115,9 @@ async fn write_live(
         }
         if now - last_beat >= BEAT_MS {
             last_beat = now;
-            let _ = store::beat(&db, &id, now).await;
+            if let Err(e) = store::beat(&db, &id, now).await {
+                tracing::warn!(run = %id, error = %e, "the run's heartbeat was not written");
+            }
         }
         if !open {
             break;
@@ -154,6 +178,8 @@ async fn finish(db: &Db, run: &RunRow, o: &Outcome) -> Result<(), sqlx::Error> {
             ),
         )
         .await?;
+    } else {
+        tracing::warn!(run = %run.id, state, "a run ended after it was marked ended (interrupted?); its result is not recorded");
     }
     tx.commit().await
 }
@@ -204,12 +230,26 @@ pub async fn timeline(
 /// approvals that ran out as expired.
 pub async fn sweep(db: &Db) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    store::expire(db, now).await?;
-    for run in store::orphans(db, now - STALE_MS).await? {
-        let mut output = String::new();
-        for (_, data) in store::chunks(db, &run.id, 0).await? {
-            output.push_str(&data);
+    for run in store::lapsed(db, now).await? {
+        let mut tx = db.begin().await?;
+        if store::expire(&mut tx, &run.id, now).await? {
+            let what = format!("{} not run: its approval expired", describe(&run));
+            timeline(&mut tx, &run, &Actor::system(), &what, now).await?;
+            audit::store::append(
+                &mut tx,
+                db.backend(),
+                Actor::system().entry(
+                    "ops.run.expired",
+                    format!("run:{}", run.id),
+                    run.action.clone(),
+                ),
+            )
+            .await?;
         }
+        tx.commit().await?;
+    }
+    for run in store::orphans(db, now - STALE_MS).await? {
+        let mut output = live_output(db, &run.id).await?;
         output.push_str("\n[interrupted: the server running this action stopped before it ended]");
         let mut tx = db.begin().await?;
         if store::interrupt(&mut tx, &run.id, &output, now).await? {

@@ -369,6 +369,12 @@ async fn run_approved(
             "Only the person who requested it runs an approved request.",
         ));
     }
+    if !a.allows(me.role) {
+        return Err(AppError::forbidden(format!(
+            "Only admins may run \"{}\".",
+            a.name
+        )));
+    }
     let now = now_ms();
     match run.state.as_str() {
         "approved" if run.approval_expires.is_some_and(|e| e <= now) => {
@@ -409,8 +415,16 @@ async fn run_approved(
     }
     let argv: Vec<String> = serde_json::from_str(&run.argv).unwrap_or_default();
     let overridden = freeze_gate(ctx, me, &a.kind, req.override_reason.as_deref()).await?;
+    // An impersonation's customer is checked (still the one approved) and its end fixed before
+    // it is claimed, so a running impersonation always has an end.
+    let impersonating = if a.kind == "impersonation" {
+        Some(super::impersonation::prepare(ctx.db, &run, now).await?)
+    } else {
+        None
+    };
+    let ends_at = impersonating.as_ref().map(|i| i.1);
     let mut tx = ctx.db.begin().await?;
-    if !store::claim(&mut tx, &run.id, "approved", ctx.instance, now).await? {
+    if !store::claim(&mut tx, &run.id, "approved", ctx.instance, now, ends_at).await? {
         return Err(AppError::conflict(
             "approval_used",
             "This approval was used already (or ran out): an approval is good for one run.",
@@ -439,8 +453,9 @@ async fn run_approved(
     .await?;
     tx.commit().await?;
     let run = store::find(ctx.db, &run.id).await?.unwrap_or(run);
-    if a.kind == "impersonation" {
-        return super::impersonation::begin(ctx.db, actor, &run).await;
+    if let Some((customer, ends)) = &impersonating {
+        super::impersonation::begin(ctx.db, actor, &run, customer, *ends).await?;
+        return Ok(store::find(ctx.db, &run.id).await?.unwrap_or(run));
     }
     runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
     Ok(run)
@@ -528,6 +543,8 @@ pub async fn approve(
 }
 
 /// Undoes a successful run: its action's undo with the recorded parameters, linked both ways.
+/// The freeze holds for it, and an action needing approval needs it for its undo too (the undo
+/// then waits, and its requester runs it once approved, like any request).
 pub async fn undo(
     ctx: Ctx<'_>,
     actor: &Actor,
@@ -578,6 +595,8 @@ pub async fn undo(
     }
     let values: BTreeMap<String, String> = serde_json::from_str(&done.params).unwrap_or_default();
     let argv = argv(undo, &values)?;
+    // An undo changes things too: the freeze and the approval rule hold for it as well.
+    let overridden = freeze_gate(ctx, me, &a.kind, input.override_reason.as_deref()).await?;
     let now = now_ms();
     let run = RunRow {
         id: new_id(),
@@ -590,11 +609,15 @@ pub async fn undo(
         justification: input.justification.trim().to_string(),
         requested_by: me.id.clone(),
         requested_at: now,
-        state: "running".into(),
+        state: if a.approval {
+            "awaiting_approval".into()
+        } else {
+            "running".into()
+        },
         undo_of: Some(done.id.clone()),
-        runner: Some(ctx.instance.to_string()),
-        heartbeat: Some(now),
-        started_at: Some(now),
+        runner: (!a.approval).then(|| ctx.instance.to_string()),
+        heartbeat: (!a.approval).then_some(now),
+        started_at: (!a.approval).then_some(now),
         updated: now,
         ..Default::default()
     };
@@ -609,14 +632,15 @@ pub async fn undo(
     if let Some(i) = &run.incident_id {
         crate::incidents::store::add_link(&mut tx, i, "run", &run.id, now).await?;
     }
-    runner::timeline(
-        &mut tx,
-        &run,
-        actor,
-        &format!("{} started", runner::describe(&run)),
-        now,
-    )
-    .await?;
+    if let Some(o) = &overridden {
+        record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
+    }
+    let what = if a.approval {
+        format!("{} requested, awaiting approval", runner::describe(&run))
+    } else {
+        format!("{} started", runner::describe(&run))
+    };
+    runner::timeline(&mut tx, &run, actor, &what, now).await?;
     audit::store::append(
         &mut tx,
         ctx.db.backend(),
@@ -628,6 +652,8 @@ pub async fn undo(
     )
     .await?;
     tx.commit().await?;
-    runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
+    if !a.approval {
+        runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
+    }
     Ok(run)
 }

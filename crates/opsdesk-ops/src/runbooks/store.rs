@@ -183,37 +183,61 @@ pub async fn approve(
 
 /// Takes an approved (or new, unapproved-needing) run to `running` for this instance; false
 /// when someone else took it, it was used, or its approval ran out.
+/// `ends_at` is set for an impersonation (when it ends by itself).
 pub async fn claim(
     tx: &mut Tx,
     id: &str,
     from: &str,
     runner: &str,
     now: i64,
+    ends_at: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE ops_runs SET state = 'running', runner = $3, heartbeat = $4, started_at = $4, \
-         updated = $4 WHERE id = $1 AND state = $2 \
+         updated = $4, ends_at = $5 WHERE id = $1 AND state = $2 \
          AND (approval_expires IS NULL OR approval_expires > $4)",
     )
     .bind(id)
     .bind(from)
     .bind(runner)
     .bind(now)
+    .bind(ends_at)
     .execute(&mut **tx)
     .await?;
     Ok(r.rows_affected() > 0)
 }
 
-/// Marks approvals that ran out unused as expired.
-pub async fn expire(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+/// Approvals that ran out unused.
+pub async fn lapsed(db: &Db, now: i64) -> Result<Vec<RunRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RUN} FROM ops_runs WHERE state = 'approved' AND approval_expires <= $1 LIMIT 100"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .fetch_all(db.read())
+        .await?;
+    rows.iter().map(run_from).collect()
+}
+
+/// Marks a lapsed approval expired; false when it was used meanwhile.
+pub async fn expire(tx: &mut Tx, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE ops_runs SET state = 'expired', updated = $1 WHERE state = 'approved' \
-         AND approval_expires <= $1",
+        "UPDATE ops_runs SET state = 'expired', updated = $2 WHERE id = $1 AND state = 'approved' \
+         AND approval_expires <= $2",
     )
+    .bind(id)
     .bind(now)
-    .execute(db.write())
+    .execute(&mut **tx)
     .await?;
-    Ok(r.rows_affected())
+    Ok(r.rows_affected() > 0)
+}
+
+/// A run's state alone (for the live stream's polling).
+pub async fn state_of(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT state FROM ops_runs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.read())
+        .await
 }
 
 /// Records that the freeze was overridden for this run.
@@ -233,10 +257,12 @@ pub async fn set_override(
 }
 
 /// Links an undo to the run it undoes; false when that run was already undone.
+/// An earlier undo that came to nothing (expired, failed…) leaves the run undoable again.
 pub async fn mark_undone(tx: &mut Tx, id: &str, by_run: &str) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE ops_runs SET undone_by = $2 WHERE id = $1 AND undone_by IS NULL \
-         AND state = 'succeeded'",
+        "UPDATE ops_runs SET undone_by = $2 WHERE id = $1 AND state = 'succeeded' \
+         AND (undone_by IS NULL OR undone_by IN (SELECT u.id FROM ops_runs u WHERE u.state IN \
+         ('expired', 'failed', 'timed_out', 'could_not_start', 'interrupted')))",
     )
     .bind(id)
     .bind(by_run)
@@ -352,16 +378,6 @@ pub async fn prune_chunks(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     Ok(r.rows_affected())
 }
 
-/// Sets when an impersonation ends by itself.
-pub async fn set_ends_at(tx: &mut Tx, id: &str, ends_at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE ops_runs SET ends_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(ends_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// Ends a running impersonation; false when it had ended already.
 pub async fn end_impersonation(
     tx: &mut Tx,
@@ -381,11 +397,11 @@ pub async fn end_impersonation(
     Ok(r.rows_affected() > 0)
 }
 
-/// Impersonations whose time is up.
+/// Impersonations whose time is up (or that never got an end).
 pub async fn impersonations_over(db: &Db, now: i64) -> Result<Vec<RunRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {RUN} FROM ops_runs WHERE state = 'running' AND kind = 'impersonation' \
-         AND ends_at <= $1 LIMIT 100"
+         AND (ends_at IS NULL OR ends_at <= $1) LIMIT 100"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)

@@ -18,14 +18,18 @@ async fn name_of(db: &Db, user_id: &str) -> Result<String, AppError> {
         .unwrap_or_else(|| "a removed user".into()))
 }
 
-pub async fn run(db: &Db, catalog: &Catalog, r: &RunRow) -> Result<RunView, AppError> {
+pub async fn run(db: &Db, catalog: &Catalog, me: &User, r: &RunRow) -> Result<RunView, AppError> {
     let ticket = match &r.ticket_id {
         Some(id) => opsdesk_desk::tickets::store::find_by_id(db, id)
             .await?
             .map(|t| RefView {
+                title: if opsdesk_desk::tickets::access::can_view_ticket(me, &t) {
+                    t.subject.clone()
+                } else {
+                    "a restricted ticket".into()
+                },
                 number: t.number,
                 href: format!("/desk/tickets/{}", t.number),
-                title: t.subject,
             }),
         None => None,
     };

@@ -220,6 +220,39 @@ async fn an_incident_runs_from_declaration_to_postmortem(backend: Backend) {
         "{t}"
     );
 
+    // Handing over command is the commander's or an admin's.
+    app.add_user("bob@example.com", "agent", "").await;
+    let bob = app.token("bob@example.com", Scope::Write).await;
+    let r = send(
+        app,
+        reqwest::Method::PATCH,
+        "/api/incidents/1",
+        &bob,
+        json!({"commander": "me"}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(field(&r), "commander");
+    let r = send(
+        app,
+        reqwest::Method::PATCH,
+        "/api/incidents/1",
+        &token,
+        json!({"commander": "bob@example.com"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["commander"]["email"], "bob@example.com");
+    let r = send(
+        app,
+        reqwest::Method::PATCH,
+        "/api/incidents/1",
+        &bob,
+        json!({"commander": ADMIN_EMAIL}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "the commander hands back: {}", r.text);
+
     // Resolving needs a root cause; the postmortem needs one too, and is due for SEV2.
     let r = send(
         app,
@@ -253,6 +286,19 @@ async fn an_incident_runs_from_declaration_to_postmortem(backend: Backend) {
     assert_eq!(inc["status"], "resolved");
     assert_eq!(inc["postmortem_due"], true);
     assert!(inc["resolved_at"].is_string());
+    let r = send(
+        app,
+        reqwest::Method::PATCH,
+        "/api/incidents/1",
+        &token,
+        json!({"root_cause": ""}),
+    )
+    .await;
+    assert_eq!(
+        r.status, 422,
+        "a resolved incident keeps its root cause: {}",
+        r.text
+    );
     let listed = app
         .get_with_token("/api/incidents?state=live", &token)
         .await

@@ -398,8 +398,28 @@ async fn ops_actions_keep_the_safety_rules(backend: Backend) {
         json!({"justification": "made it worse"}),
     )
     .await;
+    // The action needs approval, so its undo does too: it waits, then runs once approved.
+    assert_eq!(r.status, 202, "{}", r.text);
+    let undo_id = r.json()["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(r.json()["state"], "awaiting_approval");
+    assert_eq!(recorded(&d.record).len(), 1, "the undo waits for approval");
+    let r = send(
+        app,
+        &format!("/api/ops/runs/{undo_id}/approve"),
+        admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = send(
+        app,
+        "/api/ops/runs",
+        agent,
+        json!({"approval": undo_id, "params": {"app": odd}}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let undo = finished(app, agent, r.json()["id"].as_str().unwrap_or_default()).await;
+    let undo = finished(app, agent, &undo_id).await;
     assert_eq!(undo["state"], "succeeded", "{undo}");
     assert_eq!(undo["undo_of"], id.as_str());
     assert_eq!(
