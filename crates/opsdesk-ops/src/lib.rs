@@ -39,6 +39,7 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
             .merge(environment::pages::routes())
             .merge(status::pages::routes())
             .merge(status::manage::routes())
+            .merge(status::subscribe_pages::routes())
             .merge(status::v2::routes())
             .merge(incidents::pages::routes())
             .merge(incidents::settings_pages::routes())

@@ -27,7 +27,8 @@ pub fn bucket(method: &axum::http::Method, path: &str) -> Bucket {
         && (path == "/setup"
             || path == "/api/setup"
             || path == "/support/new"
-            || path == "/portal/link")
+            || path == "/portal/link"
+            || path == "/status/subscribe")
     {
         Bucket::Form
     } else if path.starts_with("/api/") && path != "/api/health" {

@@ -192,13 +192,18 @@ pub async fn patch(
 pub async fn post_update(
     State(state): State<AppState>,
     me: ApiUser,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     ApiJson(u): ApiJson<NewUpdate>,
 ) -> Result<(StatusCode, axum::Json<IncidentView>), AppError> {
     me.require_staff()?.require_write()?;
+    let base = crate::web::base_url(&state, &headers);
     let (row, _) = service::post_update(
         &state.db,
-        &state.config.mail,
+        service::Outgoing {
+            mail: &state.config.mail,
+            base: &base,
+        },
         &me.actor(),
         me.user(),
         &id,

@@ -80,6 +80,9 @@ pub struct NewUpdate {
     /// Also send it as a reply on every linked ticket (public updates only).
     #[serde(default)]
     pub notify: bool,
+    /// Also email it to the status page's confirmed subscribers (public updates only).
+    #[serde(default)]
+    pub subscribers: bool,
     /// A new status with the update.
     #[serde(default)]
     pub status: Option<String>,

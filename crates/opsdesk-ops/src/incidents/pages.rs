@@ -280,6 +280,8 @@ struct IncidentPage {
     pm: PostmortemDraft,
     error: Option<String>,
     draft_body: String,
+    /// Confirmed status page subscribers.
+    subscribers: i64,
 }
 
 pub struct ComponentChoice {
@@ -383,6 +385,7 @@ async fn render(
         pm,
         error,
         draft_body: String::new(),
+        subscribers: crate::status::subscribers_store::count_confirmed(&state.db).await?,
         i,
     })
 }
@@ -433,12 +436,15 @@ pub struct UpdateForm {
     public: Option<String>,
     #[serde(default)]
     notify: Option<String>,
+    #[serde(default)]
+    subscribers: Option<String>,
 }
 
 async fn update(
     State(state): State<AppState>,
     session: Session,
     me: PageUser,
+    headers: axum::http::HeaderMap,
     Path(n): Path<String>,
     ApiForm(f): ApiForm<UpdateForm>,
 ) -> PageResult {
@@ -447,11 +453,16 @@ async fn update(
         body: f.body,
         public: f.public.is_some(),
         notify: f.notify.is_some(),
+        subscribers: f.subscribers.is_some(),
         status: Some(f.status).filter(|s| !s.is_empty()),
     };
+    let base = crate::web::base_url(&state, &headers);
     let done = service::post_update(
         &state.db,
-        &state.config.mail,
+        service::Outgoing {
+            mail: &state.config.mail,
+            base: &base,
+        },
         &me.actor(),
         me.user(),
         &n,
@@ -465,10 +476,18 @@ async fn update(
         &me,
         &n,
         done,
-        |(_, told)| match (public, told) {
-            (false, _) => "Note added.".to_string(),
-            (true, 0) => "Update posted on the status page.".to_string(),
-            (true, t) => format!("Update posted on the status page and sent on {t} ticket(s)."),
+        |(_, told)| {
+            if !public {
+                return "Note added.".to_string();
+            }
+            let mut note = "Update posted on the status page".to_string();
+            if told.tickets > 0 {
+                note.push_str(&format!(", sent on {} ticket(s)", told.tickets));
+            }
+            if told.subscribers > 0 {
+                note.push_str(&format!(", emailed to {} subscriber(s)", told.subscribers));
+            }
+            note + "."
         },
         None,
     )
@@ -481,12 +500,15 @@ pub struct ResolveForm {
     root_cause: String,
     #[serde(default)]
     public_message: String,
+    #[serde(default)]
+    subscribers: Option<String>,
 }
 
 async fn resolve(
     State(state): State<AppState>,
     session: Session,
     me: PageUser,
+    headers: axum::http::HeaderMap,
     Path(n): Path<String>,
     ApiForm(f): ApiForm<ResolveForm>,
 ) -> PageResult {
@@ -505,9 +527,13 @@ async fn resolve(
     )
     .await;
     if done.is_ok() && !f.public_message.trim().is_empty() {
+        let base = crate::web::base_url(&state, &headers);
         done = service::post_update(
             &state.db,
-            &state.config.mail,
+            service::Outgoing {
+                mail: &state.config.mail,
+                base: &base,
+            },
             &actor,
             me.user(),
             &n,
@@ -515,6 +541,7 @@ async fn resolve(
                 body: f.public_message.clone(),
                 public: true,
                 notify: false,
+                subscribers: f.subscribers.is_some(),
                 status: None,
             },
         )

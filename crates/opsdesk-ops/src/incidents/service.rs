@@ -500,22 +500,42 @@ pub async fn patch(
     Ok(row)
 }
 
+/// Where public updates go out: the mail settings and this server's address (for links).
+#[derive(Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub mail: &'a MailConfig,
+    pub base: &'a str,
+}
+
+/// Who heard of an update.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Told {
+    /// Linked tickets that got it as a reply.
+    pub tickets: usize,
+    /// Status page subscribers emailed.
+    pub subscribers: usize,
+}
+
 /// Posts an update (public or internal), possibly with a new status; a public one can go to
 /// the linked tickets' customers as a reply. Returns how many tickets were told.
 pub async fn post_update(
     db: &Db,
-    mail: &MailConfig,
+    out: Outgoing<'_>,
     actor: &Actor,
     me: &User,
     reference: &str,
     u: &NewUpdate,
-) -> Result<(IncidentRow, usize), AppError> {
+) -> Result<(IncidentRow, Told), AppError> {
+    let mail = out.mail;
     let mut row = find(db, reference).await?;
     let seen = row.updated;
     let mut f = Fields::default();
     let body = text(&mut f, "body", &u.body, 10_000, true);
     if u.notify && !u.public {
         f.add("notify", "only public updates are sent to customers");
+    }
+    if u.subscribers && !u.public {
+        f.add("subscribers", "only public updates are sent to subscribers");
     }
     row.updated = now_ms().max(seen + 1);
     let mut status_note = None;
@@ -593,7 +613,19 @@ pub async fn post_update(
             }
         }
     }
-    Ok((row, told))
+    let subscribers = if u.subscribers {
+        crate::status::subscribers::notify(db, mail, out.base, &row.title, &row.status, &body)
+            .await?
+    } else {
+        0
+    };
+    Ok((
+        row,
+        Told {
+            tickets: told,
+            subscribers,
+        },
+    ))
 }
 
 /// Links a ticket, check or monitor.
