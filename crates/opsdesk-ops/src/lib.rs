@@ -42,6 +42,7 @@ pub fn capability(db: &Db, config: &Config) -> Capability {
             .merge(status::subscribe_pages::routes())
             .merge(status::v2::routes())
             .merge(incidents::pages::routes())
+            .merge(incidents::page::routes())
             .merge(incidents::settings_pages::routes())
             .merge(runbooks::pages::routes()),
         api: uptime::api::router()

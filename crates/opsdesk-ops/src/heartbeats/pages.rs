@@ -491,7 +491,7 @@ async fn render_check(
     let base = base_url(state, headers);
     let ping_key = store::read_ping_key(&state.db).await?;
     let (auto_declare, live_incidents) =
-        crate::incidents::service::watch_of(&state.db, "check", &c.id).await?;
+        crate::incidents::settings::watch_of(&state.db, "check", &c.id).await?;
     Ok(CheckPage {
         auto_declare,
         live_incidents,

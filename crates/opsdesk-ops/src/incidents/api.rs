@@ -13,7 +13,7 @@ use super::freeze::{self, NewWindow};
 use super::model::{
     IncidentPatch, IncidentSummary, IncidentView, NewIncident, NewLink, NewPostmortem, NewUpdate,
 };
-use super::{postmortem, service, store, view};
+use super::{postmortem, service, store, updates, view};
 use opsdesk_core::clock::rfc3339_ms;
 use opsdesk_core::error::{AppError, ErrorBody};
 use opsdesk_core::web::AppState;
@@ -198,9 +198,9 @@ pub async fn post_update(
 ) -> Result<(StatusCode, axum::Json<IncidentView>), AppError> {
     me.require_staff()?.require_write()?;
     let base = crate::web::base_url(&state, &headers);
-    let (row, _) = service::post_update(
+    let (row, _) = updates::post_update(
         &state.db,
-        service::Outgoing {
+        updates::Outgoing {
             mail: &state.config.mail,
             base: &base,
         },

@@ -1,18 +1,18 @@
-//! Incident use cases: declare, change, post updates and notes, link tickets, checks and
-//! monitors — each validated, written with its timeline entry and audit line in one
-//! transaction, and mirrored on the public status page once the incident is public.
+//! Incident use cases: declare, change, link tickets, checks and monitors — each validated,
+//! written with its timeline entry and audit line in one transaction, and mirrored on the
+//! public status page once the incident is public. Updates and notes are in `updates`; severity
+//! labels and auto-declare in `settings`.
 
 use opsdesk_core::accounts::model::User;
 use opsdesk_core::audit::{self, Actor};
 use opsdesk_core::clock::{new_id, now_ms};
-use opsdesk_core::config::MailConfig;
 use opsdesk_core::db::{Db, Tx};
 use opsdesk_core::error::{AppError, Fields};
 
-use super::model::{Affected, IncidentPatch, NewIncident, NewLink, NewUpdate};
-use super::rules;
+use super::model::{Affected, IncidentPatch, NewIncident, NewLink};
 use super::store::{self, EventRow, IncidentRow};
-use crate::status::store::{self as page, NoticeRow};
+use super::{rules, updates};
+use crate::status::store as page;
 
 /// Finds an incident by `INC-12`, `12` or its id.
 pub async fn find(db: &Db, reference: &str) -> Result<IncidentRow, AppError> {
@@ -50,7 +50,7 @@ pub async fn event(
     .await
 }
 
-fn text(f: &mut Fields, name: &str, v: &str, max: usize, required: bool) -> String {
+pub(super) fn text(f: &mut Fields, name: &str, v: &str, max: usize, required: bool) -> String {
     let v = v.trim();
     if (required && v.is_empty()) || v.chars().count() > max {
         let what = if required {
@@ -257,7 +257,7 @@ pub async fn declare(
         resolved_at: None,
     };
     if let Some(m) = public {
-        publish(&mut tx, &mut row, m, now).await?;
+        updates::publish(&mut tx, &mut row, m, now).await?;
     }
     store::insert(&mut tx, &row).await?;
     event(
@@ -294,59 +294,6 @@ pub async fn declare(
     Ok(row)
 }
 
-/// Puts the incident on the status page (creating its notice the first time) with an update.
-async fn publish(
-    tx: &mut Tx,
-    row: &mut IncidentRow,
-    body: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let notice_id = match &row.notice_id {
-        Some(id) => id.clone(),
-        None => {
-            let n = NoticeRow {
-                id: new_id(),
-                kind: "incident".into(),
-                name: row.title.clone(),
-                status: row.status.clone(),
-                impact: rules::impact_of(row.severity).into(),
-                starts_at: None,
-                ends_at: None,
-                created: now,
-                updated: now,
-                resolved_at: row.resolved_at,
-            };
-            page::insert_notice(tx, &n).await?;
-            row.notice_id = Some(n.id.clone());
-            n.id
-        }
-    };
-    sync_notice(tx, row, now).await?;
-    page::add_update(tx, &new_id(), &notice_id, &row.status, body, now).await
-}
-
-/// Brings the notice (status, impact, name, components) in line with the incident.
-async fn sync_notice(tx: &mut Tx, row: &IncidentRow, now: i64) -> Result<(), sqlx::Error> {
-    let Some(id) = &row.notice_id else {
-        return Ok(());
-    };
-    let n = NoticeRow {
-        id: id.clone(),
-        kind: "incident".into(),
-        name: row.title.clone(),
-        status: row.status.clone(),
-        impact: rules::impact_of(row.severity).into(),
-        starts_at: None,
-        ends_at: None,
-        created: row.created,
-        updated: now,
-        resolved_at: row.resolved_at,
-    };
-    page::update_notice(tx, &n).await?;
-    page::rename_notice(tx, id, &row.title, now).await?;
-    page::set_component_impacts(tx, id, &components_of(row)).await
-}
-
 /// Saves a changed row, refusing when someone else changed it first.
 pub(crate) async fn save(tx: &mut Tx, row: &IncidentRow, seen: i64) -> Result<(), AppError> {
     if store::update(tx, row, seen).await? {
@@ -360,7 +307,11 @@ pub(crate) async fn save(tx: &mut Tx, row: &IncidentRow, seen: i64) -> Result<()
 }
 
 /// Applies a status move: checks it and keeps `resolved_at` right.
-fn moved(row: &mut IncidentRow, to: &str, has_postmortem: bool) -> Result<bool, &'static str> {
+pub(super) fn moved(
+    row: &mut IncidentRow,
+    to: &str,
+    has_postmortem: bool,
+) -> Result<bool, &'static str> {
     rules::can_move(
         rules::Known {
             status: &row.status,
@@ -474,7 +425,7 @@ pub async fn patch(
     }
     let now = row.updated;
     let mut tx = db.begin().await?;
-    sync_notice(&mut tx, &row, now).await?;
+    updates::sync_notice(&mut tx, &row, now).await?;
     save(&mut tx, &row, seen).await?;
     for (kind, body) in &notes {
         event(&mut tx, &row.id, actor, kind, false, body, "", now).await?;
@@ -498,134 +449,6 @@ pub async fn patch(
         crate::status::service::forget(db);
     }
     Ok(row)
-}
-
-/// Where public updates go out: the mail settings and this server's address (for links).
-#[derive(Clone, Copy)]
-pub struct Outgoing<'a> {
-    pub mail: &'a MailConfig,
-    pub base: &'a str,
-}
-
-/// Who heard of an update.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Told {
-    /// Linked tickets that got it as a reply.
-    pub tickets: usize,
-    /// Status page subscribers emailed.
-    pub subscribers: usize,
-}
-
-/// Posts an update (public or internal), possibly with a new status; a public one can go to
-/// the linked tickets' customers as a reply. Returns how many tickets were told.
-pub async fn post_update(
-    db: &Db,
-    out: Outgoing<'_>,
-    actor: &Actor,
-    me: &User,
-    reference: &str,
-    u: &NewUpdate,
-) -> Result<(IncidentRow, Told), AppError> {
-    let mail = out.mail;
-    let mut row = find(db, reference).await?;
-    let seen = row.updated;
-    let mut f = Fields::default();
-    let body = text(&mut f, "body", &u.body, 10_000, true);
-    if u.notify && !u.public {
-        f.add("notify", "only public updates are sent to customers");
-    }
-    if u.subscribers && !u.public {
-        f.add("subscribers", "only public updates are sent to subscribers");
-    }
-    row.updated = now_ms().max(seen + 1);
-    let mut status_note = None;
-    if let Some(to) = u.status.as_deref().filter(|s| !s.is_empty()) {
-        let has_pm = store::postmortem(db, &row.id).await?.is_some();
-        match moved(&mut row, to, has_pm) {
-            Ok(true) => status_note = Some(format!("Status: {to}")),
-            Ok(false) => {}
-            Err(why) => f.add("status", why),
-        }
-    }
-    f.finish()?;
-    let now = row.updated;
-    let mut tx = db.begin().await?;
-    if u.public {
-        publish(&mut tx, &mut row, &body, now).await?;
-    } else {
-        sync_notice(&mut tx, &row, now).await?;
-    }
-    save(&mut tx, &row, seen).await?;
-    if let Some(n) = &status_note {
-        event(&mut tx, &row.id, actor, "status", false, n, "", now).await?;
-    }
-    let kind = if u.public { "update" } else { "note" };
-    event(&mut tx, &row.id, actor, kind, u.public, &body, "", now).await?;
-    audit::store::append(
-        &mut tx,
-        db.backend(),
-        actor.entry(
-            if u.public {
-                "incident.update.public"
-            } else {
-                "incident.note"
-            },
-            format!("incident:{}", row.id),
-            format!("INC-{} status={}", row.number, row.status),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    if row.notice_id.is_some() {
-        crate::status::service::forget(db);
-    }
-    let mut told = 0;
-    if u.notify {
-        let text = format!(
-            "Update on the incident affecting your request (INC-{}, {}):\n\n{body}",
-            row.number, row.status
-        );
-        for (kind, id) in store::links(db, &row.id).await? {
-            if kind != "ticket" {
-                continue;
-            }
-            let Some(t) = opsdesk_desk::tickets::store::find_by_id(db, &id).await? else {
-                continue;
-            };
-            let input = opsdesk_desk::tickets::input::MessageInput {
-                body: text.clone(),
-                confirm: true,
-            };
-            match opsdesk_desk::tickets::service::add_message(
-                db,
-                mail,
-                actor,
-                me,
-                &t.number.to_string(),
-                input,
-            )
-            .await
-            {
-                Ok(_) => told += 1,
-                Err(e) => {
-                    tracing::warn!(ticket = t.number, error = %e.message, "incident update not sent to ticket")
-                }
-            }
-        }
-    }
-    let subscribers = if u.subscribers {
-        crate::status::subscribers::notify(db, mail, out.base, &row.title, &row.status, &body)
-            .await?
-    } else {
-        0
-    };
-    Ok((
-        row,
-        Told {
-            tickets: told,
-            subscribers,
-        },
-    ))
 }
 
 /// Links a ticket, check or monitor.
@@ -653,76 +476,4 @@ pub async fn link(
     .await?;
     tx.commit().await?;
     Ok(row)
-}
-
-/// Renames a severity (admins).
-pub async fn set_severity_label(
-    db: &Db,
-    actor: &Actor,
-    level: i64,
-    label: &str,
-) -> Result<(), AppError> {
-    let mut f = Fields::default();
-    let label = text(&mut f, "label", label, 200, true);
-    if !rules::SEVERITIES.contains(&level) {
-        f.add("level", "must be 1 to 4");
-    }
-    f.finish()?;
-    let mut tx = db.begin().await?;
-    store::set_severity_label(&mut tx, level, &label).await?;
-    audit::store::append(
-        &mut tx,
-        db.backend(),
-        actor.entry(
-            "incident.severity.label",
-            format!("severity:{level}"),
-            label,
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// A check's or monitor's incident settings: its auto-declare severity (0: off) and how many
-/// live incidents it is linked to.
-pub async fn watch_of(db: &Db, kind: &str, id: &str) -> Result<(i64, usize), AppError> {
-    let auto = store::auto_declare_of(db, id).await?.unwrap_or(0);
-    let mut tx = db.begin().await?;
-    let live = store::live_linked(&mut tx, kind, id).await?.len();
-    tx.commit().await?;
-    Ok((auto, live))
-}
-
-/// Sets whether a check or monitor going down declares an incident (severity 0: it does not).
-pub async fn set_auto_declare(
-    db: &Db,
-    actor: &Actor,
-    source_id: &str,
-    severity: i64,
-) -> Result<(), AppError> {
-    let exists = crate::heartbeats::store::find(db, source_id)
-        .await?
-        .is_some()
-        || crate::uptime::store::find(db, source_id).await?.is_some();
-    if !exists {
-        return Err(AppError::not_found("This check or monitor"));
-    }
-    if severity != 0 && !rules::SEVERITIES.contains(&severity) {
-        return Err(AppError::field("severity", "must be 0 (off) or 1 to 4"));
-    }
-    let mut tx = db.begin().await?;
-    store::set_auto_declare(&mut tx, source_id, (severity > 0).then_some(severity)).await?;
-    audit::store::append(
-        &mut tx,
-        db.backend(),
-        actor.entry(
-            "incident.auto_declare",
-            format!("check:{source_id}"),
-            format!("severity={severity}"),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }

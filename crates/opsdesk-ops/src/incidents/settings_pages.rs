@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use tower_sessions::Session;
 
 use super::freeze::{self, NewWindow};
-use super::{service, store};
+use super::{settings, store};
 use opsdesk_core::accounts::model::Role;
 use opsdesk_core::error::AppError;
 use opsdesk_core::web::AppState;
@@ -140,7 +140,7 @@ async fn severities(
         let Some(level) = k.strip_prefix("sev").and_then(|l| l.parse::<i64>().ok()) else {
             continue;
         };
-        if let Err(e) = service::set_severity_label(&state.db, &me.actor(), level, v).await {
+        if let Err(e) = settings::set_severity_label(&state.db, &me.actor(), level, v).await {
             done = Err(e);
             break;
         }

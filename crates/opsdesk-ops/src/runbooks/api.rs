@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::model::{ActionView, Approval, RunPage, RunRequest, RunView, UndoRequest};
 use super::service::{self, Ctx};
-use super::{store, view};
+use super::{approvals, store, undo, view};
 use opsdesk_core::error::{AppError, ErrorBody, Fields};
 use opsdesk_core::web::AppState;
 use opsdesk_core::web::extract::{ApiJson, ApiQuery};
@@ -249,7 +249,7 @@ pub async fn approve(
     ApiJson(a): ApiJson<Approval>,
 ) -> Result<axum::Json<RunView>, AppError> {
     me.require_staff()?.require_write()?;
-    let run = service::approve(ctx(&state), &me.actor(), me.user(), &id, &a).await?;
+    let run = approvals::approve(ctx(&state), &me.actor(), me.user(), &id, &a).await?;
     let catalog = service::catalog(&state.config)?;
     Ok(axum::Json(
         view::run(&state.db, &catalog, me.user(), &run).await?,
@@ -278,7 +278,7 @@ pub async fn undo(
     ApiJson(u): ApiJson<UndoRequest>,
 ) -> Result<(StatusCode, axum::Json<RunView>), AppError> {
     me.require_staff()?.require_write()?;
-    let run = service::undo(ctx(&state), &me.actor(), me.user(), &id, &u).await?;
+    let run = undo::undo(ctx(&state), &me.actor(), me.user(), &id, &u).await?;
     let catalog = service::catalog(&state.config)?;
     Ok((
         if run.state == "awaiting_approval" {

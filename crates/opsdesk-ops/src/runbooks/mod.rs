@@ -3,6 +3,7 @@
 //! where configured, refused during a change freeze, undoable, with captured, redacted output.
 
 pub mod api;
+pub mod approvals;
 pub mod catalog;
 pub mod exec;
 pub mod impersonation;
@@ -14,6 +15,7 @@ pub mod redact;
 pub mod runner;
 pub mod service;
 pub mod store;
+pub mod undo;
 pub mod view;
 
 /// A refused request's first problem in one line (without the field name).

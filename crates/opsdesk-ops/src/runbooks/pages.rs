@@ -17,7 +17,7 @@ use tower_sessions::Session;
 
 use super::api::{action_views, ctx};
 use super::model::{ActionView, Approval, RunRequest, RunView, UndoRequest};
-use super::{service, store, view};
+use super::{approvals, service, store, undo, view};
 use crate::web::{say, staff};
 use opsdesk_core::error::AppError;
 use opsdesk_core::web::AppState;
@@ -286,7 +286,7 @@ async fn approve(
     let a = Approval {
         params: Some(params_of(&pairs)),
     };
-    let done = service::approve(ctx(&state), &me.actor(), me.user(), &id, &a)
+    let done = approvals::approve(ctx(&state), &me.actor(), me.user(), &id, &a)
         .await
         .map(|r| (r.id, "Approved: the requester can run it now.".to_string()));
     outcome(&state, &session, &me, &id, done).await
@@ -341,7 +341,7 @@ async fn undo(
     ApiForm(u): ApiForm<UndoRequest>,
 ) -> PageResult {
     staff(&me, WHY)?;
-    let done = service::undo(ctx(&state), &me.actor(), me.user(), &id, &u)
+    let done = undo::undo(ctx(&state), &me.actor(), me.user(), &id, &u)
         .await
         .map(|r| {
             let note = if r.state == "awaiting_approval" {

@@ -4,6 +4,7 @@
 //! admin overrides with a reason; an action needing approval runs only after a second person
 //! approved exactly these parameters, once, before the approval ran out; irreversible actions
 //! are confirmed by name; data fixes carry a justification; a successful run can be undone.
+//! Requests are here with the checks they share; approving is in `approvals`, undoing in `undo`.
 
 use std::collections::BTreeMap;
 
@@ -15,9 +16,9 @@ use opsdesk_core::db::Db;
 use opsdesk_core::error::{AppError, Fields};
 
 use super::catalog::{Action, Catalog, Command};
-use super::model::{Approval, RunRequest, UndoRequest};
+use super::model::RunRequest;
 use super::store::{self, RunRow};
-use super::{exec, params, runner};
+use super::{approvals, exec, params, runner};
 
 /// What a use case needs besides the caller.
 #[derive(Clone, Copy)]
@@ -33,7 +34,7 @@ pub fn catalog(config: &Config) -> Result<Catalog, AppError> {
     Catalog::from_config(&config.ops).map_err(|e| AppError::internal(anyhow::anyhow!(e)))
 }
 
-fn action<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Action, AppError> {
+pub(super) fn action<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Action, AppError> {
     catalog.find(name.trim()).ok_or_else(|| {
         AppError::field(
             "action",
@@ -43,7 +44,7 @@ fn action<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Action, AppError> 
 }
 
 /// Parameter values from JSON: strings as they are, numbers and booleans as written.
-fn as_strings(
+pub(super) fn as_strings(
     f: &mut Fields,
     given: &BTreeMap<String, serde_json::Value>,
 ) -> BTreeMap<String, String> {
@@ -66,7 +67,7 @@ fn as_strings(
 }
 
 /// The checked values, or every problem as `params.<name>` fields.
-fn checked(
+pub(super) fn checked(
     f: &mut Fields,
     a: &Action,
     given: &BTreeMap<String, serde_json::Value>,
@@ -83,7 +84,10 @@ fn checked(
     }
 }
 
-fn argv(c: &Command, values: &BTreeMap<String, String>) -> Result<Vec<String>, AppError> {
+pub(super) fn argv(
+    c: &Command,
+    values: &BTreeMap<String, String>,
+) -> Result<Vec<String>, AppError> {
     let mut v = vec![c.program.clone()];
     v.extend(
         params::render_args(&c.args, values).map_err(|e| AppError::internal(anyhow::anyhow!(e)))?,
@@ -91,7 +95,7 @@ fn argv(c: &Command, values: &BTreeMap<String, String>) -> Result<Vec<String>, A
     Ok(v)
 }
 
-fn spec(ctx: Ctx<'_>, a: &Action, argv: &[String]) -> exec::Spec {
+pub(super) fn spec(ctx: Ctx<'_>, a: &Action, argv: &[String]) -> exec::Spec {
     exec::Spec {
         program: argv.first().cloned().unwrap_or_default(),
         args: argv.iter().skip(1).cloned().collect(),
@@ -154,7 +158,7 @@ async fn references(
 
 /// Refuses a frozen action unless an allowed person overrides it with a reason. Returns the
 /// override (reason, the freezing incident) when one was used.
-async fn freeze_gate(
+pub(super) async fn freeze_gate(
     ctx: Ctx<'_>,
     me: &User,
     kind: &str,
@@ -185,7 +189,7 @@ async fn freeze_gate(
 }
 
 /// Records an override on the run, the freezing incident's timeline and the audit log.
-async fn record_override(
+pub(super) async fn record_override(
     tx: &mut opsdesk_core::db::Tx,
     db: &Db,
     actor: &Actor,
@@ -232,7 +236,7 @@ pub async fn request(
     req: &RunRequest,
 ) -> Result<RunRow, AppError> {
     if let Some(id) = req.approval.as_deref().filter(|a| !a.trim().is_empty()) {
-        return run_approved(ctx, actor, me, id.trim(), req).await;
+        return approvals::run_approved(ctx, actor, me, id.trim(), req).await;
     }
     let catalog = catalog(ctx.config)?;
     let a = action(&catalog, &req.action)?;
@@ -330,324 +334,6 @@ pub async fn request(
             },
             format!("run:{}", run.id),
             format!("{} argv={}", a.name, run.argv),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    if !a.approval {
-        runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
-    }
-    Ok(run)
-}
-
-/// Runs an approved request: by its requester, with exactly the approved parameters, once,
-/// before the approval runs out.
-async fn run_approved(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    me: &User,
-    id: &str,
-    req: &RunRequest,
-) -> Result<RunRow, AppError> {
-    let run = store::find(ctx.db, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("This request"))?;
-    let catalog = catalog(ctx.config)?;
-    let a = action(&catalog, &run.action)?;
-    if !req.action.trim().is_empty() && req.action.trim() != run.action {
-        return Err(AppError::conflict(
-            "params_changed",
-            format!(
-                "The approval is for \"{}\", not \"{}\".",
-                run.action,
-                req.action.trim()
-            ),
-        ));
-    }
-    if run.requested_by != me.id {
-        return Err(AppError::forbidden(
-            "Only the person who requested it runs an approved request.",
-        ));
-    }
-    if !a.allows(me.role) {
-        return Err(AppError::forbidden(format!(
-            "Only admins may run \"{}\".",
-            a.name
-        )));
-    }
-    let now = now_ms();
-    match run.state.as_str() {
-        "approved" if run.approval_expires.is_some_and(|e| e <= now) => {
-            return Err(AppError::conflict(
-                "approval_expired",
-                "The approval ran out before the action was run: request it again.",
-            ));
-        }
-        "approved" => {}
-        "awaiting_approval" => {
-            return Err(AppError::conflict(
-                "not_approved",
-                "Nobody has approved this request yet.",
-            ));
-        }
-        "expired" => {
-            return Err(AppError::conflict(
-                "approval_expired",
-                "The approval ran out before the action was run: request it again.",
-            ));
-        }
-        _ => {
-            return Err(AppError::conflict(
-                "approval_used",
-                "This approval was used already: an approval is good for one run.",
-            ));
-        }
-    }
-    let mut f = Fields::default();
-    let values = checked(&mut f, a, &req.params);
-    f.finish()?;
-    let approved: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
-    if values != approved {
-        return Err(AppError::conflict(
-            "params_changed",
-            "The parameters differ from the ones approved: nothing ran. Request the action again with the new parameters.",
-        ));
-    }
-    let argv: Vec<String> = serde_json::from_str(&run.argv).unwrap_or_default();
-    let overridden = freeze_gate(ctx, me, &a.kind, req.override_reason.as_deref()).await?;
-    // An impersonation's customer is checked (still the one approved) and its end fixed before
-    // it is claimed, so a running impersonation always has an end.
-    let impersonating = if a.kind == "impersonation" {
-        Some(super::impersonation::prepare(ctx.db, &run, now).await?)
-    } else {
-        None
-    };
-    let ends_at = impersonating.as_ref().map(|i| i.1);
-    let mut tx = ctx.db.begin().await?;
-    if !store::claim(&mut tx, &run.id, "approved", ctx.instance, now, ends_at).await? {
-        return Err(AppError::conflict(
-            "approval_used",
-            "This approval was used already (or ran out): an approval is good for one run.",
-        ));
-    }
-    if let Some(o) = &overridden {
-        record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
-    }
-    runner::timeline(
-        &mut tx,
-        &run,
-        actor,
-        &format!("{} started", runner::describe(&run)),
-        now,
-    )
-    .await?;
-    audit::store::append(
-        &mut tx,
-        ctx.db.backend(),
-        actor.entry(
-            "ops.run.start",
-            format!("run:{}", run.id),
-            format!("{} argv={} (approved)", a.name, run.argv),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    let run = store::find(ctx.db, &run.id).await?.unwrap_or(run);
-    if let Some((customer, ends)) = &impersonating {
-        super::impersonation::begin(ctx.db, actor, &run, customer, *ends).await?;
-        return Ok(store::find(ctx.db, &run.id).await?.unwrap_or(run));
-    }
-    runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
-    Ok(run)
-}
-
-/// Approves someone else's request for the parameters it holds (and that the approver saw).
-pub async fn approve(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    me: &User,
-    id: &str,
-    input: &Approval,
-) -> Result<RunRow, AppError> {
-    let run = store::find(ctx.db, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("This request (it may have been removed)"))?;
-    if run.requested_by == me.id {
-        return Err(AppError::forbidden(
-            "You cannot approve your own request: a second person must.",
-        ));
-    }
-    let catalog = catalog(ctx.config)?;
-    let a = action(&catalog, &run.action)?;
-    if !a.allows(me.role) {
-        return Err(AppError::forbidden(format!(
-            "Only admins may approve \"{}\".",
-            a.name
-        )));
-    }
-    if run.state != "awaiting_approval" {
-        return Err(AppError::conflict(
-            "not_waiting",
-            format!(
-                "This request is not waiting for approval (it is {}).",
-                run.state.replace('_', " ")
-            ),
-        ));
-    }
-    if let Some(seen) = &input.params {
-        let mut f = Fields::default();
-        let seen = as_strings(&mut f, seen);
-        f.finish()?;
-        let held: BTreeMap<String, String> = serde_json::from_str(&run.params).unwrap_or_default();
-        let normal = params::check_values(&a.params, &seen).unwrap_or(seen);
-        if normal != held {
-            return Err(AppError::conflict(
-                "params_changed",
-                "The parameters you saw are not the request's: reload it before approving.",
-            ));
-        }
-    }
-    let now = now_ms();
-    let expires = now + i64::from(ctx.config.ops.approval_minutes) * 60_000;
-    let mut tx = ctx.db.begin().await?;
-    if !store::approve(&mut tx, &run.id, &me.id, now, expires).await? {
-        return Err(AppError::conflict(
-            "not_waiting",
-            "This request is not waiting for approval any more.",
-        ));
-    }
-    runner::timeline(
-        &mut tx,
-        &run,
-        actor,
-        &format!(
-            "{} approved for {} minutes",
-            runner::describe(&run),
-            ctx.config.ops.approval_minutes
-        ),
-        now,
-    )
-    .await?;
-    audit::store::append(
-        &mut tx,
-        ctx.db.backend(),
-        actor.entry(
-            "ops.run.approve",
-            format!("run:{}", run.id),
-            format!("{} argv={}", run.action, run.argv),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(store::find(ctx.db, &run.id).await?.unwrap_or(run))
-}
-
-/// Undoes a successful run: its action's undo with the recorded parameters, linked both ways.
-/// The freeze holds for it, and an action needing approval needs it for its undo too (the undo
-/// then waits, and its requester runs it once approved, like any request).
-pub async fn undo(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    me: &User,
-    id: &str,
-    input: &UndoRequest,
-) -> Result<RunRow, AppError> {
-    let done = store::find(ctx.db, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("This run"))?;
-    let catalog = catalog(ctx.config)?;
-    let a = action(&catalog, &done.action)?;
-    if !a.allows(me.role) {
-        return Err(AppError::forbidden(format!(
-            "Only admins may undo \"{}\".",
-            a.name
-        )));
-    }
-    let Some(undo) = &a.undo else {
-        return Err(AppError::conflict(
-            "irreversible",
-            format!("\"{}\" is irreversible: it has no undo.", a.name),
-        ));
-    };
-    if done.undo_of.is_some() {
-        return Err(AppError::conflict(
-            "not_undoable",
-            "An undo is not undone; run the action again.",
-        ));
-    }
-    if done.state != "succeeded" {
-        return Err(AppError::conflict(
-            "not_undoable",
-            "Only a run that succeeded can be undone.",
-        ));
-    }
-    if done.undone_by.is_some() {
-        return Err(AppError::conflict(
-            "already_undone",
-            "This run was undone already.",
-        ));
-    }
-    if input.justification.chars().count() > 5_000 {
-        return Err(AppError::field(
-            "justification",
-            "must be at most 5,000 characters",
-        ));
-    }
-    let values: BTreeMap<String, String> = serde_json::from_str(&done.params).unwrap_or_default();
-    let argv = argv(undo, &values)?;
-    // An undo changes things too: the freeze and the approval rule hold for it as well.
-    let overridden = freeze_gate(ctx, me, &a.kind, input.override_reason.as_deref()).await?;
-    let now = now_ms();
-    let run = RunRow {
-        id: new_id(),
-        action: done.action.clone(),
-        kind: done.kind.clone(),
-        params: done.params.clone(),
-        argv: serde_json::to_string(&argv).unwrap_or_else(|_| "[]".into()),
-        ticket_id: done.ticket_id.clone(),
-        incident_id: done.incident_id.clone(),
-        justification: input.justification.trim().to_string(),
-        requested_by: me.id.clone(),
-        requested_at: now,
-        state: if a.approval {
-            "awaiting_approval".into()
-        } else {
-            "running".into()
-        },
-        undo_of: Some(done.id.clone()),
-        runner: (!a.approval).then(|| ctx.instance.to_string()),
-        heartbeat: (!a.approval).then_some(now),
-        started_at: (!a.approval).then_some(now),
-        updated: now,
-        ..Default::default()
-    };
-    let mut tx = ctx.db.begin().await?;
-    store::insert(&mut tx, &run).await?;
-    if !store::mark_undone(&mut tx, &done.id, &run.id).await? {
-        return Err(AppError::conflict(
-            "already_undone",
-            "This run was undone already.",
-        ));
-    }
-    if let Some(i) = &run.incident_id {
-        crate::incidents::store::add_link(&mut tx, i, "run", &run.id, now).await?;
-    }
-    if let Some(o) = &overridden {
-        record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
-    }
-    let what = if a.approval {
-        format!("{} requested, awaiting approval", runner::describe(&run))
-    } else {
-        format!("{} started", runner::describe(&run))
-    };
-    runner::timeline(&mut tx, &run, actor, &what, now).await?;
-    audit::store::append(
-        &mut tx,
-        ctx.db.backend(),
-        actor.entry(
-            "ops.run.undo",
-            format!("run:{}", run.id),
-            format!("undo of run:{} argv={}", done.id, run.argv),
         ),
     )
     .await?;

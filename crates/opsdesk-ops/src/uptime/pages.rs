@@ -409,7 +409,7 @@ async fn render_one(
         })
         .collect();
     let (auto_declare, live_incidents) =
-        crate::incidents::service::watch_of(&state.db, "monitor", &m.id).await?;
+        crate::incidents::settings::watch_of(&state.db, "monitor", &m.id).await?;
     Ok(MonitorPage {
         auto_declare,
         live_incidents,

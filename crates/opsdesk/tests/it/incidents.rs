@@ -423,11 +423,11 @@ async fn a_check_set_to_auto_declare_declares_an_incident_and_freezes_changes(ba
         .create(json!({"name": "Reports", "timeout": 60, "grace": 60}))
         .await;
     let quiet = quiet["uuid"].as_str().unwrap_or_default().to_string();
-    opsdesk_ops::incidents::service::set_auto_declare(db, &Actor::cli(), &uuid, 1)
+    opsdesk_ops::incidents::settings::set_auto_declare(db, &Actor::cli(), &uuid, 1)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(
-        opsdesk_ops::incidents::service::set_auto_declare(db, &Actor::cli(), "nope", 1)
+        opsdesk_ops::incidents::settings::set_auto_declare(db, &Actor::cli(), "nope", 1)
             .await
             .is_err()
     );
