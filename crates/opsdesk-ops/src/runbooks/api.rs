@@ -162,7 +162,9 @@ pub async fn list(
     let catalog = service::catalog(&state.config)?;
     let mut items = Vec::new();
     for r in store::list(&state.db, &f).await? {
-        items.push(view::run(&state.db, &catalog, me.user(), &r).await?);
+        if view::may_see(&catalog, me.user(), &r) {
+            items.push(view::run(&state.db, &catalog, me.user(), &r).await?);
+        }
     }
     Ok(axum::Json(RunPage { items }))
 }
@@ -223,6 +225,9 @@ pub async fn read(
     me.require_staff()?;
     let r = found(&state, &id).await?;
     let catalog = service::catalog(&state.config)?;
+    if !view::may_see(&catalog, me.user(), &r) {
+        return Err(AppError::not_found("This run"));
+    }
     Ok(axum::Json(
         view::run(&state.db, &catalog, me.user(), &r).await?,
     ))

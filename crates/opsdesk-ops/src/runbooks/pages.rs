@@ -73,7 +73,9 @@ async fn render_list(
         ..Default::default()
     };
     for r in store::list(&state.db, &f).await? {
-        runs.push(view::run(&state.db, &catalog, me.user(), &r).await?);
+        if view::may_see(&catalog, me.user(), &r) {
+            runs.push(view::run(&state.db, &catalog, me.user(), &r).await?);
+        }
     }
     Ok(OpsPage {
         shell: Shell::load(state, session, Some(me.user()), "Ops actions", "ops").await,
@@ -186,6 +188,9 @@ async fn render_run(
         .await?
         .ok_or_else(|| PageError(AppError::not_found("This run")))?;
     let catalog = service::catalog(&state.config)?;
+    if !view::may_see(&catalog, me.user(), &row) {
+        return Err(PageError(AppError::not_found("This run")));
+    }
     let r = view::run(&state.db, &catalog, me.user(), &row).await?;
     let params: Vec<(String, String)> = r
         .params
@@ -384,6 +389,9 @@ async fn stream(
     let run = store::find(&state.db, &id)
         .await?
         .ok_or_else(|| PageError(AppError::not_found("This run")))?;
+    if !view::may_see(&service::catalog(&state.config)?, me.user(), &run) {
+        return Err(PageError(AppError::not_found("This run")));
+    }
     // A reconnecting browser says where it was (Last-Event-ID); the page says what it shows.
     let after = headers
         .get("last-event-id")

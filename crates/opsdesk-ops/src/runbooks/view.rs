@@ -122,3 +122,13 @@ pub fn action(a: &Action, me: &User, frozen: Option<String>) -> ActionView {
         allowed: a.allows(me.role),
     }
 }
+
+/// Whether `me` may see a run: those who may request its action (an admin-only action's runs
+/// are for admins; a run of an action no longer defined, for admins).
+pub fn may_see(catalog: &Catalog, me: &User, r: &RunRow) -> bool {
+    catalog
+        .find(&r.action)
+        .map_or(me.role == opsdesk_core::accounts::model::Role::Admin, |a| {
+            a.allows(me.role)
+        })
+}

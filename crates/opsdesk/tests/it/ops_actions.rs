@@ -114,9 +114,17 @@ pub fn actions(c: &mut Config, record: &Path) {
     );
     fix.params = vec![app];
     fix.irreversible = true;
+    let mut admin_only = act(
+        "admin-logs",
+        "diagnostic",
+        &["logs", "web", "--lines", "1", "--nostream"],
+    );
+    admin_only.role = "admin".into();
     let mut view = act("view-as-customer", "impersonation", &[]);
     view.program = String::new();
-    c.ops.actions = vec![restart, quick, logs, env, flood, deploy, fix, view];
+    c.ops.actions = vec![
+        restart, quick, logs, env, flood, deploy, fix, view, admin_only,
+    ];
     c.ops.output_bytes = 64 * 1024;
 }
 
@@ -578,6 +586,37 @@ async fn ops_actions_keep_the_safety_rules(backend: Backend) {
     );
     let r = app.get_with_token("/api/ops/runs?state=bogus", admin).await;
     assert_eq!(r.status, 422, "{}", r.text);
+
+    // An admin-only action: agents may neither request it nor read its runs.
+    let r = send(
+        app,
+        "/api/ops/runs",
+        agent,
+        json!({"action": "admin-logs", "ticket": ticket}),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = send(
+        app,
+        "/api/ops/runs",
+        admin,
+        json!({"action": "admin-logs", "ticket": ticket}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let secret_run = r.json()["id"].as_str().unwrap_or_default().to_string();
+    finished(app, admin, &secret_run).await;
+    assert_eq!(
+        app.get_with_token(&format!("/api/ops/runs/{secret_run}"), agent)
+            .await
+            .status,
+        404
+    );
+    let listed = app.get_with_token("/api/ops/runs", agent).await;
+    assert!(
+        !listed.text.contains(&secret_run),
+        "agents do not list admin-only runs"
+    );
 
     // A run whose server died is marked interrupted, not left running.
     sqlx::query("UPDATE ops_runs SET state = 'running', heartbeat = 1 WHERE id = $1")
