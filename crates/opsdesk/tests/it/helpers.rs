@@ -91,6 +91,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
+    /// The PostgreSQL database made for this app alone, dropped with it.
+    own_database: Option<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -102,6 +104,16 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
     let url = fresh_database(backend, dir.path()).await;
     let mut config = test_config(dir.path(), url.clone());
     adjust(&mut config);
+    // A test that points the app at another database (a second instance) leaves the fresh one
+    // unused: it goes at once; the app's own goes when the app does.
+    let own_database = match backend {
+        Backend::Postgres if config.database_url.as_ref() == Some(&url) => database_name(&url),
+        Backend::Postgres => {
+            drop_database(database_name(&url));
+            None
+        }
+        Backend::Sqlite => None,
+    };
     let app = App::build(config)
         .await
         .unwrap_or_else(|e| panic!("building the app: {e:#}"));
@@ -124,7 +136,44 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
         dir,
         stop: Some(tx),
         handle: Some(handle),
+        own_database,
     }
+}
+
+fn database_name(url: &DatabaseUrl) -> Option<String> {
+    url::Url::parse(url.expose())
+        .ok()
+        .map(|u| u.path().trim_start_matches('/').to_string())
+        .filter(|n| n.starts_with("t_"))
+}
+
+/// Drops a test database (and its connections). Hundreds of tests each make one: kept, they
+/// would fill the throwaway cluster's disk.
+fn drop_database(name: Option<String>) {
+    let (Some(name), Ok(admin)) = (name, std::env::var("OPSDESK_TEST_PG_URL")) else {
+        return;
+    };
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                {
+                    eprintln!("dropping test database {name}: {e}");
+                }
+                let _ = conn.close().await;
+            }
+        });
+    })
+    .join();
 }
 
 pub fn new_client() -> reqwest::Client {
@@ -143,6 +192,7 @@ impl Drop for TestApp {
         if let Some(h) = self.handle.take() {
             h.abort();
         }
+        drop_database(self.own_database.take());
     }
 }
 
