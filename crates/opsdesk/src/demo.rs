@@ -49,7 +49,7 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
             admin_email: DEMO_ADMIN.into(),
             admin_password: DEMO_PASSWORD.into(),
         };
-        setup::complete(&db, &actor, input)
+        setup::complete(&db, &actor, input, None)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))
             .context("completing setup")?;

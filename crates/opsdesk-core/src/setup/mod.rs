@@ -2,6 +2,8 @@
 //! address and the time zone are set, every page leads to `/setup`. Setup completes exactly once,
 //! even when two requests race: the `setup.completed_at` row can be inserted only once.
 
+pub mod logo;
+
 use std::collections::HashMap;
 
 use sqlx::Row as _;
@@ -103,8 +105,14 @@ async fn put(tx: &mut Tx, key: &str, value: &str, now: i64) -> Result<(), sqlx::
     Ok(())
 }
 
-/// Completes setup: settings and the first admin in one transaction with its audit record.
-pub async fn complete(db: &Db, actor: &Actor, input: SetupInput) -> Result<User, AppError> {
+/// Completes setup: settings (and the team's logo, when one is given) and the first admin in
+/// one transaction with its audit record.
+pub async fn complete(
+    db: &Db,
+    actor: &Actor,
+    input: SetupInput,
+    team_logo: Option<&[u8]>,
+) -> Result<User, AppError> {
     let mut fields = Fields::default();
     let brand = fields.check("brand_name", DisplayName::parse(&input.brand_name));
     let support = fields.check("support_email", EmailAddress::parse(&input.support_email));
@@ -112,6 +120,10 @@ pub async fn complete(db: &Db, actor: &Actor, input: SetupInput) -> Result<User,
     fields.check("admin_name", DisplayName::parse(&input.admin_name));
     fields.check("admin_email", EmailAddress::parse(&input.admin_email));
     fields.check("admin_password", NewPassword::parse(&input.admin_password));
+    let team_logo = team_logo.filter(|b| !b.is_empty());
+    if let Some(b) = team_logo {
+        fields.check("logo", logo::check(b));
+    }
     fields.finish()?;
     let (Some(brand), Some(support), Some(tz)) = (brand, support, tz) else {
         return Err(AppError::bad_request("invalid_input", "invalid setup"));
@@ -140,6 +152,9 @@ pub async fn complete(db: &Db, actor: &Actor, input: SetupInput) -> Result<User,
     put(&mut tx, KEY_BRAND, brand.as_str(), now).await?;
     put(&mut tx, KEY_SUPPORT_EMAIL, support.as_str(), now).await?;
     put(&mut tx, KEY_TIMEZONE, &tz, now).await?;
+    if let Some(b) = team_logo {
+        logo::store(&mut tx, b, now).await?;
+    }
     let user_id = create_user_in(&mut tx, db, actor, &prepared).await?;
     let summary = format!("brand={} support={support} tz={tz}", brand.as_str());
     audit::store::append(

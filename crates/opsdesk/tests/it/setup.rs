@@ -8,7 +8,8 @@ use crate::on_both;
 on_both!(
     fresh_instance_leads_every_page_to_setup,
     wizard_validates_then_signs_the_admin_in,
-    setup_happens_exactly_once_under_concurrency
+    setup_happens_exactly_once_under_concurrency,
+    the_wizard_takes_the_teams_logo
 );
 
 async fn fresh_instance_leads_every_page_to_setup(backend: Backend) {
@@ -163,5 +164,76 @@ async fn setup_happens_exactly_once_under_concurrency(backend: Backend) {
         admins.len(),
         1,
         "exactly one admin may exist after racing setups"
+    );
+}
+
+/// The wizard's form as the browser sends it (multipart, with a file).
+fn wizard(logo: &[u8], name: &str) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new();
+    for (k, v) in [
+        ("brand_name", "Pixel Support"),
+        ("support_email", "support@pixel.example"),
+        ("timezone", "Europe/Berlin"),
+        ("admin_name", "Ada Admin"),
+        ("admin_email", ADMIN_EMAIL),
+        ("admin_password", ADMIN_PASSWORD),
+    ] {
+        f = f.text(k, v);
+    }
+    f.part(
+        "logo",
+        reqwest::multipart::Part::bytes(logo.to_vec()).file_name(name.to_string()),
+    )
+}
+
+async fn the_wizard_takes_the_teams_logo(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Not an image, whatever its name says: refused, nothing saved.
+    let r = read(
+        app.client
+            .post(app.url("/setup"))
+            .header("accept", "text/html")
+            .multipart(wizard(b"<svg onload=alert(1)>", "logo.png")),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text
+            .contains("Logo must be a PNG, JPEG, GIF or WebP image"),
+        "{}",
+        r.text
+    );
+    assert!(
+        !opsdesk_core::setup::is_complete(&app.state.db)
+            .await
+            .unwrap_or(true)
+    );
+    assert_eq!(
+        app.get("/status/logo").await.status,
+        303,
+        "before setup every page leads to it"
+    );
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-tiny-test-logo";
+    let r = read(
+        app.client
+            .post(app.url("/setup"))
+            .header("accept", "text/html")
+            .multipart(wizard(png, "logo.png")),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let logo = read(app.client.get(app.url("/status/logo"))).await;
+    assert_eq!(logo.status, 200);
+    assert_eq!(
+        logo.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/png")
+    );
+    let page = app.get_page("/status").await;
+    assert!(
+        page.text.contains("/status/logo"),
+        "the status page shows it"
     );
 }

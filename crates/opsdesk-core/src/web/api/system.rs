@@ -214,7 +214,7 @@ pub async fn setup_json(
     caller: Caller,
     ApiJson(input): ApiJson<SetupInput>,
 ) -> Result<Response, AppError> {
-    let admin = setup::complete(&state.db, &caller.actor(), input).await?;
+    let admin = setup::complete(&state.db, &caller.actor(), input, None).await?;
     state.mark_setup_done();
     Ok((
         StatusCode::CREATED,

@@ -46,13 +46,59 @@ pub async fn setup_form(State(state): State<AppState>, session: Session) -> Page
     .into_response())
 }
 
+/// The wizard's form: multipart (with the optional logo) from the page, or plain urlencoded.
+async fn read_setup(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<(SetupInput, Option<Vec<u8>>), PageError> {
+    use axum::extract::FromRequest as _;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("multipart/form-data"));
+    if !multipart {
+        let ApiForm(form) = ApiForm::<SetupInput>::from_request(req, state).await?;
+        return Ok((form, None));
+    }
+    let broken = || {
+        PageError(crate::error::AppError::bad_request(
+            "invalid_form",
+            "The form broke off; send it again.",
+        ))
+    };
+    let mut parts = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|_| broken())?;
+    let (mut form, mut logo) = (SetupInput::default(), None);
+    while let Some(field) = parts.next_field().await.map_err(|_| broken())? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "logo" {
+            logo = Some(field.bytes().await.map_err(|_| broken())?.to_vec());
+            continue;
+        }
+        let text = field.text().await.map_err(|_| broken())?;
+        match name.as_str() {
+            "brand_name" => form.brand_name = text,
+            "support_email" => form.support_email = text,
+            "timezone" => form.timezone = text,
+            "admin_name" => form.admin_name = text,
+            "admin_email" => form.admin_email = text,
+            "admin_password" => form.admin_password = text,
+            _ => {}
+        }
+    }
+    Ok((form, logo))
+}
+
 pub async fn setup_submit(
     State(state): State<AppState>,
     session: Session,
     caller: Caller,
-    ApiForm(form): ApiForm<SetupInput>,
+    req: axum::extract::Request,
 ) -> PageResult {
-    match setup::complete(&state.db, &caller.actor(), form.clone()).await {
+    let (form, logo) = read_setup(&state, req).await?;
+    match setup::complete(&state.db, &caller.actor(), form.clone(), logo.as_deref()).await {
         Ok(admin) => {
             state.mark_setup_done();
             start_session(&session, &admin.id).await?;
