@@ -34,6 +34,7 @@ pub fn capability() -> Capability {
     Capability {
         pages: axum::Router::new()
             .route("/sla", get(pages::show))
+            .route("/sla/tiers", axum::routing::post(pages::create_tier))
             .route("/sla/tiers/{id}", axum::routing::post(pages::save_tier))
             .route(
                 "/sla/calendars",

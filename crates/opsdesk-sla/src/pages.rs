@@ -1,7 +1,7 @@
 //! The SLA page (`/sla`): every tier with its targets, calendar and breach actions, every
 //! calendar with its hours and holidays. Admins change a tier's targets and warning share —
-//! choosing whether open tickets move to the change — and add or change calendars, in plain
-//! forms without JavaScript.
+//! choosing whether open tickets move to the change —, its calendar and breach actions, add
+//! tiers, and add or change calendars, in plain forms without JavaScript.
 
 use std::collections::BTreeMap;
 
@@ -79,9 +79,8 @@ fn field_minutes(f: &BTreeMap<String, String>, key: &str) -> Result<Option<i64>,
     }
 }
 
-/// The tier as the form changed it: targets and warning share from the form, everything else
-/// as it is.
-fn update_from(tier: &Tier, f: &BTreeMap<String, String>) -> Result<TierUpdate, AppError> {
+/// The targets per priority a form holds (empty fields: best effort).
+fn targets_from(f: &BTreeMap<String, String>) -> Result<BTreeMap<String, Targets>, AppError> {
     let mut targets = BTreeMap::new();
     for p in PRIORITIES {
         let t = Targets {
@@ -93,31 +92,116 @@ fn update_from(tier: &Tier, f: &BTreeMap<String, String>) -> Result<TierUpdate, 
             targets.insert(p.to_string(), t);
         }
     }
-    let warn_percent = match f.get("warn_percent").map(|v| v.trim()) {
-        None | Some("") => Some(tier.warn_percent),
-        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+    Ok(targets)
+}
+
+fn warn_from(f: &BTreeMap<String, String>, current: i64) -> Result<Option<i64>, AppError> {
+    match f.get("warn_percent").map(|v| v.trim()) {
+        None | Some("") => Ok(Some(current)),
+        Some(v) => Ok(Some(v.parse::<i64>().map_err(|_| {
             AppError::field("warn_percent", "must be a whole number between 1 and 99")
-        })?),
-    };
+        })?)),
+    }
+}
+
+/// The calendar a form names: `""` is round the clock; absent keeps `current`.
+fn calendar_from(f: &BTreeMap<String, String>, current: Option<String>) -> Option<String> {
+    match f.get("calendar").map(|c| c.trim()) {
+        None => current,
+        Some("") => None,
+        Some(c) => Some(c.to_string()),
+    }
+}
+
+/// The tier as the form changed it: targets and warning share from the form; calendar,
+/// breach actions and the shared space when the form carries them (the page's form does,
+/// marked by `settings`); everything else as it is.
+fn update_from(tier: &Tier, f: &BTreeMap<String, String>) -> Result<TierUpdate, AppError> {
+    let with_settings = f.contains_key("settings");
+    let current_lead = tier
+        .breach_actions
+        .reassign_to
+        .as_ref()
+        .map(|r| r.id.clone());
     Ok(TierUpdate {
         tier: TierInput {
             name: tier.name.clone(),
-            calendar: tier.calendar.as_ref().map(|c| c.id.clone()),
+            calendar: calendar_from(f, tier.calendar.as_ref().map(|c| c.id.clone())),
             ticket_sla: Some(tier.ticket_sla),
-            warn_percent,
-            targets,
-            breach_actions: BreachActionsInput {
-                raise_priority: tier.breach_actions.raise_priority,
-                reassign_to: tier
-                    .breach_actions
-                    .reassign_to
-                    .as_ref()
-                    .map(|r| r.id.clone()),
+            warn_percent: warn_from(f, tier.warn_percent)?,
+            targets: targets_from(f)?,
+            breach_actions: if with_settings {
+                breach_from(f)
+            } else {
+                BreachActionsInput {
+                    raise_priority: tier.breach_actions.raise_priority,
+                    reassign_to: current_lead,
+                }
             },
-            shared_space: tier.shared_space,
+            shared_space: if with_settings {
+                f.contains_key("shared_space")
+            } else {
+                tier.shared_space
+            },
         },
         apply_to_open: f.contains_key("apply_to_open"),
     })
+}
+
+fn breach_from(f: &BTreeMap<String, String>) -> BreachActionsInput {
+    BreachActionsInput {
+        raise_priority: f.contains_key("raise_priority"),
+        reassign_to: f
+            .get("reassign_to")
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty()),
+    }
+}
+
+/// A new tier from the page's form.
+fn new_tier_from(f: &BTreeMap<String, String>) -> Result<TierInput, AppError> {
+    let ticket_sla = f.contains_key("ticket_sla");
+    Ok(TierInput {
+        name: f.get("name").cloned().unwrap_or_default(),
+        calendar: calendar_from(f, None),
+        ticket_sla: Some(ticket_sla),
+        warn_percent: warn_from(f, 75)?,
+        targets: if ticket_sla {
+            targets_from(f)?
+        } else {
+            BTreeMap::new()
+        },
+        breach_actions: breach_from(f),
+        shared_space: f.contains_key("shared_space"),
+    })
+}
+
+pub async fn create_tier(
+    AxState(state): AxState<AppState>,
+    session: Session,
+    me: PageUser,
+    ApiForm(f): ApiForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let user = me.user();
+    let outcome = match new_tier_from(&f) {
+        Ok(input) => service::create_tier(&state.db, &me.actor(), user, input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(t) => {
+            flash(&session, format!("Tier {} added.", t.name)).await;
+            Ok(Redirect::to(&format!("/sla#tier-{}", t.id)).into_response())
+        }
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            let mut problem = format!("New tier: {}", e.message);
+            for (field, p) in &e.fields {
+                problem.push_str(&format!(" {field}: {p}."));
+            }
+            let page = render(&state, &session, &me, Some(problem)).await?;
+            Ok((e.status, page).into_response())
+        }
+        Err(e) => Err(PageError(e)),
+    }
 }
 
 pub async fn save_tier(

@@ -13,7 +13,8 @@ on_both!(
     admins_create_calendars_and_tiers_that_use_them,
     bad_calendars_and_tiers_are_refused_by_field,
     tickets_show_the_tier_their_requester_is_served_under,
-    the_sla_page_shows_tiers_and_lets_admins_change_targets
+    the_sla_page_shows_tiers_and_lets_admins_change_targets,
+    admins_add_tiers_and_set_breach_actions_in_forms
 );
 
 fn fields(r: &crate::helpers::Reply) -> Vec<String> {
@@ -540,4 +541,92 @@ async fn the_sla_page_shows_tiers_and_lets_admins_change_targets(backend: Backen
         page.contains("mon 08:00-18:00"),
         "the form shows the hours as saved"
     );
+}
+
+async fn admins_add_tiers_and_set_breach_actions_in_forms(backend: Backend) {
+    use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD};
+    let app = crate::helpers::spawn_app(backend).await;
+    app.setup().await;
+    let lead = app.add_user("lead@example.com", "agent", "").await;
+    let token = app
+        .token(ADMIN_EMAIL, opsdesk_core::auth::tokens::Scope::Write)
+        .await;
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = app.get_page("/sla").await;
+    assert!(page.text.contains("New tier"), "{}", page.text);
+
+    let r = app
+        .post_form("/sla/tiers", &[("name", ""), ("ticket_sla", "on")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("New tier:"), "{}", r.text);
+    let r = app
+        .post_form(
+            "/sla/tiers",
+            &[
+                ("name", "Enterprise"),
+                ("ticket_sla", "on"),
+                ("reassign_to", "nobody@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "an unknown team lead is refused: {}", r.text);
+    let r = app
+        .post_form(
+            "/sla/tiers",
+            &[
+                ("name", "Enterprise"),
+                ("calendar", ""),
+                ("warn_percent", "60"),
+                ("ticket_sla", "on"),
+                ("urgent_first", "15"),
+                ("urgent_resolution", "240"),
+                ("normal_first", "60"),
+                ("raise_priority", "on"),
+                ("reassign_to", "lead@example.com"),
+                ("shared_space", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let tiers = app.get_with_token("/api/tiers", &token).await.json();
+    let t = tiers
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"] == "Enterprise"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no Enterprise tier in {tiers}"));
+    assert_eq!(t["warn_percent"], 60);
+    assert_eq!(t["targets"]["urgent"]["first_response_minutes"], 15);
+    assert_eq!(t["targets"]["normal"]["first_response_minutes"], 60);
+    assert_eq!(t["breach_actions"]["raise_priority"], true);
+    assert_eq!(t["breach_actions"]["reassign_to"]["id"], lead.id.as_str());
+    assert_eq!(t["shared_space"], true);
+    assert!(t["calendar"].is_null(), "round the clock: {t}");
+
+    // The tier's own form changes its calendar and breach actions too.
+    let id = t["id"].as_str().unwrap_or_default().to_string();
+    let calendars = app.get_with_token("/api/calendars", &token).await.json();
+    let office = calendars[0]["id"].as_str().unwrap_or_default().to_string();
+    let r = app
+        .post_form(
+            &format!("/sla/tiers/{id}"),
+            &[
+                ("settings", "1"),
+                ("calendar", &office),
+                ("urgent_first", "15"),
+                ("reassign_to", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let tiers = app.get_with_token("/api/tiers", &token).await.json();
+    let t = tiers
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"] == "Enterprise"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(t["calendar"]["id"], office.as_str(), "{t}");
+    assert_eq!(t["breach_actions"]["raise_priority"], false);
+    assert!(t["breach_actions"]["reassign_to"].is_null(), "{t}");
+    assert_eq!(t["shared_space"], false);
 }
