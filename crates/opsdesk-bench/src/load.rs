@@ -1,7 +1,9 @@
-//! The load generator: N connections, each a keep-alive client looping one request kind until the
-//! deadline, recording every latency.
+//! The load generator: N connections, each a keep-alive connection looping one request kind
+//! until the deadline (written as prepared bytes, see `raw`), recording every latency.
 
 use std::time::{Duration, Instant};
+
+use crate::raw;
 
 pub const ADMIN: &str = "bench@bench.example";
 pub const PASSWORD: &str = "bench password 1";
@@ -90,56 +92,77 @@ pub struct Run {
     pub errors: u64,
 }
 
-async fn once(client: &reqwest::Client, base: &str, w: Workload, auth: &Auth, i: usize) -> bool {
-    let req = match w {
-        Workload::Ceiling => client.get(format!("{base}/api/noop")),
-        Workload::Health => client.get(format!("{base}/api/health")),
-        Workload::ApiMe => client.get(format!("{base}/api/me")).bearer_auth(&auth.token),
-        Workload::Login => client
-            .post(format!("{base}/login"))
-            .form(&[("email", ADMIN), ("password", PASSWORD)]),
-        Workload::Tickets => client
-            .post(format!("{base}/api/tickets"))
-            .bearer_auth(&auth.token)
-            .json(&serde_json::json!({
+/// The request a workload sends the `i`-th time, as bytes.
+fn request(w: Workload, auth: &Auth, i: usize) -> Vec<u8> {
+    let bearer = format!("Bearer {}", auth.token);
+    match w {
+        Workload::Ceiling => raw::request("GET", "/api/noop", &[], b""),
+        Workload::Health => raw::request("GET", "/api/health", &[], b""),
+        Workload::ApiMe => raw::request("GET", "/api/me", &[("authorization", &bearer)], b""),
+        Workload::Login => {
+            let form = format!(
+                "email={}&password={}",
+                ADMIN.replace('@', "%40"),
+                PASSWORD.replace(' ', "+")
+            );
+            raw::request(
+                "POST",
+                "/login",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                form.as_bytes(),
+            )
+        }
+        Workload::Tickets => {
+            let body = serde_json::json!({
                 "subject": format!("Export times out after upgrade ({i})"),
                 "body": "Since this morning the CSV export of the billing report stops after 30 seconds with a timeout. Steps: Reports, Billing, Export CSV.",
                 "email": format!("customer{}@load.example", i % 500),
                 "category": "Product",
-            })),
-        Workload::Email => client
-            .post(format!("{base}/api/inbound/email"))
-            .bearer_auth(&auth.token)
-            .header("content-type", "message/rfc822")
-            .body(raw_email(i)),
-        Workload::Inbox => client
-            .get(format!("{base}/desk?state=open&category=cat-billing"))
-            .header("cookie", &auth.cookie)
-            .header("accept", "text/html"),
-        Workload::Search => client
-            .get(format!("{base}/api/tickets?limit=50&q={}", QUERIES[i % QUERIES.len()]))
-            .bearer_auth(&auth.token),
+            });
+            raw::request(
+                "POST",
+                "/api/tickets",
+                &[("authorization", &bearer), ("content-type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+        }
+        Workload::Email => raw::request(
+            "POST",
+            "/api/inbound/email",
+            &[("authorization", &bearer), ("content-type", "message/rfc822")],
+            raw_email(i).as_bytes(),
+        ),
+        Workload::Inbox => raw::request(
+            "GET",
+            "/desk?state=open&category=cat-billing",
+            &[("cookie", &auth.cookie), ("accept", "text/html")],
+            b"",
+        ),
+        Workload::Search => raw::request(
+            "GET",
+            &format!("/api/tickets?limit=50&q={}", QUERIES[i % QUERIES.len()]),
+            &[("authorization", &bearer)],
+            b"",
+        ),
         Workload::Pings => {
             let uuid = auth
                 .checks
                 .get(i.wrapping_mul(7_919) % auth.checks.len().max(1))
                 .map(String::as_str)
                 .unwrap_or("00000000-0000-0000-0000-000000000000");
-            client.get(format!("{base}/ping/{uuid}"))
+            raw::request("GET", &format!("/ping/{uuid}"), &[], b"")
         }
-    };
-    match req.send().await {
-        Ok(r) => {
-            let expected = if w == Workload::Login {
-                r.status().as_u16() == 303
-            } else if w == Workload::Tickets || w == Workload::Email {
-                r.status().as_u16() == 201
-            } else {
-                r.status().is_success()
-            };
-            let _ = r.bytes().await;
-            expected
-        }
+    }
+}
+
+/// Sends one request; whether it got the answer the workload expects.
+async fn once(conn: &mut raw::Conn, w: Workload, auth: &Auth, i: usize) -> bool {
+    match conn.send(&request(w, auth, i)).await {
+        Ok(status) => match w {
+            Workload::Login => status == 303,
+            Workload::Tickets | Workload::Email => status == 201,
+            _ => (200..300).contains(&status),
+        },
         Err(_) => false,
     }
 }
@@ -189,16 +212,12 @@ pub async fn run(
     let warm_until = Instant::now() + Duration::from_secs(1);
     let mut tasks = Vec::new();
     for conn in 0..connections {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let base = base.to_string();
+        let mut link = raw::Conn::new(base);
         let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
             let mut i = conn * 1_000_000;
             while Instant::now() < warm_until {
-                once(&client, &base, w, &auth, i).await;
+                once(&mut link, w, &auth, i).await;
                 i += 1;
             }
             let end = Instant::now() + duration;
@@ -206,7 +225,7 @@ pub async fn run(
             let mut errors = 0u64;
             while Instant::now() < end {
                 let t = Instant::now();
-                if !once(&client, &base, w, &auth, i).await {
+                if !once(&mut link, w, &auth, i).await {
                     errors += 1;
                 }
                 i += 1;

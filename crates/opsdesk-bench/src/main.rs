@@ -16,6 +16,7 @@ mod monitors;
 mod sla;
 
 mod load;
+mod raw;
 mod server;
 
 use std::time::Duration;
