@@ -122,14 +122,20 @@ fn request(w: Workload, auth: &Auth, i: usize) -> Vec<u8> {
             raw::request(
                 "POST",
                 "/api/tickets",
-                &[("authorization", &bearer), ("content-type", "application/json")],
+                &[
+                    ("authorization", &bearer),
+                    ("content-type", "application/json"),
+                ],
                 body.to_string().as_bytes(),
             )
         }
         Workload::Email => raw::request(
             "POST",
             "/api/inbound/email",
-            &[("authorization", &bearer), ("content-type", "message/rfc822")],
+            &[
+                ("authorization", &bearer),
+                ("content-type", "message/rfc822"),
+            ],
             raw_email(i).as_bytes(),
         ),
         Workload::Inbox => raw::request(

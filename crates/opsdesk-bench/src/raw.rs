@@ -19,7 +19,10 @@ impl Conn {
     /// `base` is `http://host:port`.
     pub fn new(base: &str) -> Conn {
         Conn {
-            addr: base.trim_start_matches("http://").trim_end_matches('/').to_string(),
+            addr: base
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_string(),
             stream: None,
             line: Vec::with_capacity(256),
         }
@@ -51,7 +54,10 @@ impl Conn {
     async fn read_line(&mut self, s: &mut BufReader<TcpStream>) -> io::Result<()> {
         self.line.clear();
         if s.read_until(b'\n', &mut self.line).await? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
         }
         Ok(())
     }
@@ -152,13 +158,17 @@ mod tests {
             let (mut s, _) = l.accept().await.unwrap_or_else(|e| panic!("{e}"));
             let mut buf = [0u8; 1024];
             let _ = s.read(&mut buf).await;
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc").await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc")
+                .await;
             let _ = s.read(&mut buf).await;
             let _ = s
                 .write_all(b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
                 .await;
             let _ = s.read(&mut buf).await;
-            let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").await;
+            let _ = s
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                .await;
         });
         let mut c = Conn::new(&format!("http://{addr}"));
         let get = request("GET", "/", &[], b"");
