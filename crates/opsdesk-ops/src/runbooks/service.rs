@@ -311,18 +311,16 @@ pub async fn request(
     }
     let mut tx = ctx.db.begin().await?;
     store::insert(&mut tx, &run).await?;
-    if let Some(i) = &run.incident_id {
-        crate::incidents::store::add_link(&mut tx, i, "run", &run.id, now).await?;
-    }
-    if let Some(o) = &overridden {
-        record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
-    }
-    let what = if a.approval {
-        format!("{} requested, awaiting approval", runner::describe(&run))
-    } else {
-        format!("{} started", runner::describe(&run))
-    };
-    runner::timeline(&mut tx, &run, actor, &what, now).await?;
+    announce(
+        &mut tx,
+        ctx.db,
+        actor,
+        &run,
+        a.approval,
+        overridden.as_ref(),
+        now,
+    )
+    .await?;
     audit::store::append(
         &mut tx,
         ctx.db.backend(),
@@ -342,4 +340,29 @@ pub async fn request(
         runner::start(ctx.db.clone(), run.clone(), spec(ctx, a, &argv));
     }
     Ok(run)
+}
+
+/// A new run's links and first timeline line: the incident link, a freeze override, and
+/// "requested, awaiting approval" or "started".
+pub(super) async fn announce(
+    tx: &mut opsdesk_core::db::Tx,
+    db: &Db,
+    actor: &Actor,
+    run: &RunRow,
+    waits: bool,
+    overridden: Option<&(String, Option<String>)>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if let Some(i) = &run.incident_id {
+        crate::incidents::store::add_link(tx, i, "run", &run.id, now).await?;
+    }
+    if let Some(o) = overridden {
+        record_override(tx, db, actor, run, o, now).await?;
+    }
+    let what = if waits {
+        format!("{} requested, awaiting approval", runner::describe(run))
+    } else {
+        format!("{} started", runner::describe(run))
+    };
+    runner::timeline(tx, run, actor, &what, now).await
 }

@@ -10,7 +10,7 @@ use opsdesk_core::error::AppError;
 
 use super::model::UndoRequest;
 use super::runner;
-use super::service::{Ctx, action, argv, catalog, freeze_gate, record_override, spec};
+use super::service::{Ctx, action, argv, catalog, freeze_gate, spec};
 use super::store::{self, RunRow};
 
 /// Undoes a successful run: its action's undo with the recorded parameters, linked both ways.
@@ -100,18 +100,16 @@ pub async fn undo(
             "This run was undone already.",
         ));
     }
-    if let Some(i) = &run.incident_id {
-        crate::incidents::store::add_link(&mut tx, i, "run", &run.id, now).await?;
-    }
-    if let Some(o) = &overridden {
-        record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
-    }
-    let what = if a.approval {
-        format!("{} requested, awaiting approval", runner::describe(&run))
-    } else {
-        format!("{} started", runner::describe(&run))
-    };
-    runner::timeline(&mut tx, &run, actor, &what, now).await?;
+    super::service::announce(
+        &mut tx,
+        ctx.db,
+        actor,
+        &run,
+        a.approval,
+        overridden.as_ref(),
+        now,
+    )
+    .await?;
     audit::store::append(
         &mut tx,
         ctx.db.backend(),
