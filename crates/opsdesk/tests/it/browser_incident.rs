@@ -125,7 +125,7 @@ async fn an_outage_is_run_as_an_incident_in_chromium(backend: Backend) {
     c.goto(&format!("{base}/incidents/1"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    click(&c, "#runs a[href='/ops?incident=1']").await;
+    click(&c, "#runs a[href='/ops?incident=INC-1']").await;
     wait_path(&c, "/ops").await;
     fill(&c, "#action-restart-app input[name='param:app']", "web").await;
     shots.take(&c, "request").await;
