@@ -20,7 +20,7 @@ pub async fn on_change(
     let system = Actor::system();
     let mut linked = Vec::new();
     for kind in ["check", "monitor"] {
-        linked.extend(store::live_linked(tx, kind, c.id).await?);
+        linked.extend(store::live_linked(&mut **tx, kind, c.id).await?);
     }
     let body = format!("{} went {} ({})", c.name, c.new, c.reason);
     for (id, _) in &linked {
@@ -39,7 +39,7 @@ pub async fn on_change(
     if c.new != "down" || !linked.is_empty() {
         return Ok(());
     }
-    let Some(severity) = store::auto_declare(tx, c.id).await? else {
+    let Some(severity) = store::auto_declare(&mut **tx, c.id).await? else {
         return Ok(());
     };
     let kind = if crate::uptime::store::exists(tx, c.id).await? {

@@ -41,10 +41,9 @@ pub async fn set_severity_label(
 /// A check's or monitor's incident settings: its auto-declare severity (0: off) and how many
 /// live incidents it is linked to.
 pub async fn watch_of(db: &Db, kind: &str, id: &str) -> Result<(i64, usize), AppError> {
-    let auto = store::auto_declare_of(db, id).await?.unwrap_or(0);
-    let mut tx = db.begin().await?;
-    let live = store::live_linked(&mut tx, kind, id).await?.len();
-    tx.commit().await?;
+    // A page view: read from the read pool, no transaction on the writer.
+    let auto = store::auto_declare(db.read(), id).await?.unwrap_or(0);
+    let live = store::live_linked(db.read(), kind, id).await?.len();
     Ok((auto, live))
 }
 

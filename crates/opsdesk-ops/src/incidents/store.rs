@@ -256,12 +256,15 @@ pub async fn links(db: &Db, incident_id: &str) -> Result<Vec<(String, String)>, 
         .collect()
 }
 
-/// The live incidents linked to a check, monitor or ticket (inside a transaction).
-pub async fn live_linked(
-    tx: &mut Tx,
+/// The live incidents linked to a check, monitor or ticket (in a transaction or from a pool).
+pub async fn live_linked<'e, E>(
+    ex: E,
     kind: &str,
     target_id: &str,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let rows = sqlx::query(
         "SELECT i.id, i.number FROM incident_links l JOIN incidents i ON i.id = l.incident_id \
          WHERE l.kind = $1 AND l.target_id = $2 \
@@ -269,7 +272,7 @@ pub async fn live_linked(
     )
     .bind(kind)
     .bind(target_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(ex)
     .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("number")?)))
@@ -440,17 +443,13 @@ pub async fn delete_window(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
 }
 
 /// The severity a check's or monitor's going down declares an incident at, if it does.
-pub async fn auto_declare(tx: &mut Tx, source_id: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn auto_declare<'e, E>(ex: E, source_id: &str) -> Result<Option<i64>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_scalar("SELECT severity FROM incident_auto_declare WHERE source_id = $1")
         .bind(source_id)
-        .fetch_optional(&mut **tx)
-        .await
-}
-
-pub async fn auto_declare_of(db: &Db, source_id: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT severity FROM incident_auto_declare WHERE source_id = $1")
-        .bind(source_id)
-        .fetch_optional(db.read())
+        .fetch_optional(ex)
         .await
 }
 

@@ -46,12 +46,21 @@ pub async fn action_views(
     let catalog = service::catalog(&state.config)?;
     let now = opsdesk_core::clock::now_ms();
     let severity = i64::from(state.config.incidents.freeze_severity);
+    // One look per kind, not per action.
+    let mut frozen: std::collections::HashMap<&str, Option<String>> = Default::default();
     let mut out = Vec::new();
     for a in &catalog.actions {
-        let frozen = crate::incidents::freeze::current(&state.db, severity, &a.kind, now)
-            .await?
-            .map(|(f, _)| f.message());
-        out.push(view::action(a, me, frozen));
+        if !frozen.contains_key(a.kind.as_str()) {
+            let f = crate::incidents::freeze::current(&state.db, severity, &a.kind, now)
+                .await?
+                .map(|(f, _)| f.message());
+            frozen.insert(&a.kind, f);
+        }
+        out.push(view::action(
+            a,
+            me,
+            frozen.get(a.kind.as_str()).cloned().flatten(),
+        ));
     }
     Ok(out)
 }
