@@ -10,7 +10,8 @@ use crate::deadlines::{Announcement, TargetsMs, deadlines, mark_due, rebase, tak
 use crate::hours::{BusinessHours, HoursSpec};
 use crate::policy::PRIORITIES;
 use crate::ticket_store::{self, SlaRow};
-use opsdesk_core::db::{Db, Tx};
+use opsdesk_core::db::{Db, Pipeline, Tx};
+use sqlx::any::AnyRow;
 
 const MINUTE: i64 = 60_000;
 
@@ -58,6 +59,43 @@ pub async fn start_with_history(
     let Some(info) = ticket_store::start_info(tx, requester_id, priority).await? else {
         return Ok(());
     };
+    let mut p = Pipeline::new();
+    stage(&mut p, &info, ticket_id, priority, at, events, settled_at)?;
+    p.execute(tx).await
+}
+
+/// [`start`] in a pipeline, first half: reads the tier the requester with this email files under
+/// (the statement must come after their account exists, in the same pipeline or before it).
+pub fn push_start_info(p: &mut Pipeline, requester_email: &str, priority: i64) {
+    ticket_store::push_start_info(p, requester_email, priority);
+}
+
+/// [`start`] in a pipeline, second half: from the rows [`push_start_info`] read, adds the new
+/// ticket's SLA row (nothing when its tier has no ticket targets).
+pub fn push_start(
+    p: &mut Pipeline,
+    info_rows: &[AnyRow],
+    ticket_id: &str,
+    priority: i64,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    match ticket_store::start_info_of(info_rows)? {
+        Some(info) => stage(p, &info, ticket_id, priority, at, &[], None),
+        None => Ok(()),
+    }
+}
+
+/// The clocks and deadlines of a ticket filed at `at` (its later `events` applied; the
+/// announcements due by `settled_at` marked as made), added as its row.
+fn stage(
+    p: &mut Pipeline,
+    info: &ticket_store::StartInfo,
+    ticket_id: &str,
+    priority: i64,
+    at: i64,
+    events: &[Event],
+    settled_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
     if !info.ticket_sla {
         return Ok(());
     }
@@ -74,15 +112,16 @@ pub async fn start_with_history(
     let d = deadlines(&clocks, &targets, info.warn_percent, &hours);
     let row = SlaRow {
         ticket_id: ticket_id.to_string(),
-        tier_id: info.tier_id,
-        calendar_id: info.calendar_id,
+        tier_id: info.tier_id.clone(),
+        calendar_id: info.calendar_id.clone(),
         calendar_spec: None,
         priority,
         warn_percent: info.warn_percent,
         targets,
         clocks: serde_json::to_string(&clocks).map_err(|e| decode("clocks", e))?,
     };
-    ticket_store::insert(tx, &row, &d, at).await
+    ticket_store::push_insert(p, &row, &d, at);
+    Ok(())
 }
 
 pub(crate) fn targets_ms(t: &crate::policy::Targets) -> TargetsMs {

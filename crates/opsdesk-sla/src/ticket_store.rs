@@ -5,7 +5,7 @@ use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::deadlines::{Deadlines, TargetsMs};
 use crate::policy::Targets;
-use opsdesk_core::db::{Backend, Tx};
+use opsdesk_core::db::{Backend, Pipeline, Tx};
 
 /// What a new ticket of a requester starts under: their tier (own, organization's or default),
 /// its calendar and its targets for the ticket's priority.
@@ -18,26 +18,47 @@ pub struct StartInfo {
     pub targets: Targets,
 }
 
+/// The tier, calendar and targets a requester's new ticket starts under (`$1` the requester,
+/// `$2` the priority), for the two ways a requester is known.
+macro_rules! start_info_sql {
+    ($requester:literal) => {
+        concat!(
+            "SELECT t.id, t.ticket_sla, t.calendar_id, c.spec, t.warn_percent, \
+             g.first_response_minutes, g.next_response_minutes, g.resolution_minutes \
+             FROM users u LEFT JOIN organizations o ON o.id = u.organization_id \
+             JOIN sla_tiers t ON t.id = COALESCE(u.tier_id, o.tier_id, \
+               (SELECT d.id FROM sla_tiers d WHERE d.is_default = 1 ORDER BY d.position LIMIT 1)) \
+             LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
+             LEFT JOIN sla_targets g ON g.tier_id = t.id AND g.priority = $2 \
+             WHERE ",
+            $requester
+        )
+    };
+}
+
 pub async fn start_info(
     tx: &mut Tx,
     requester_id: &str,
     priority: i64,
 ) -> Result<Option<StartInfo>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT t.id, t.ticket_sla, t.calendar_id, c.spec, t.warn_percent, \
-         g.first_response_minutes, g.next_response_minutes, g.resolution_minutes \
-         FROM users u LEFT JOIN organizations o ON o.id = u.organization_id \
-         JOIN sla_tiers t ON t.id = COALESCE(u.tier_id, o.tier_id, \
-           (SELECT d.id FROM sla_tiers d WHERE d.is_default = 1 ORDER BY d.position LIMIT 1)) \
-         LEFT JOIN sla_calendars c ON c.id = t.calendar_id \
-         LEFT JOIN sla_targets g ON g.tier_id = t.id AND g.priority = $2 \
-         WHERE u.id = $1",
-    )
-    .bind(requester_id)
-    .bind(priority)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = sqlx::query(start_info_sql!("u.id = $1"))
+        .bind(requester_id)
+        .bind(priority)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.map(|r| start_info_from(&r)).transpose()
+}
+
+/// [`start_info`] by the requester's email, as one statement of a pipeline (read back with
+/// [`start_info_of`]).
+pub fn push_start_info(p: &mut Pipeline, requester_email: &str, priority: i64) {
+    p.push(start_info_sql!("u.email = $1"))
+        .bind(requester_email)
+        .bind(priority);
+}
+
+pub fn start_info_of(rows: &[AnyRow]) -> Result<Option<StartInfo>, sqlx::Error> {
+    rows.first().map(start_info_from).transpose()
 }
 
 fn start_info_from(r: &AnyRow) -> Result<StartInfo, sqlx::Error> {
@@ -119,16 +140,10 @@ where
     row.as_ref().map(from_row).transpose()
 }
 
-/// Runs `sql` with a whole row bound in column order: ticket, tier, calendar, priority, warning
+/// Adds `sql` with a whole row bound in column order: ticket, tier, calendar, priority, warning
 /// share, the three targets, clocks, the three deadlines, due_at, timer_at, updated_at.
-async fn write_row(
-    tx: &mut Tx,
-    sql: &'static str,
-    row: &SlaRow,
-    d: &Deadlines,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(sql)
+fn push_row(p: &mut Pipeline, sql: &'static str, row: &SlaRow, d: &Deadlines, now: i64) {
+    p.push(sql)
         .bind(&row.ticket_id)
         .bind(&row.tier_id)
         .bind(row.calendar_id.as_deref())
@@ -143,15 +158,13 @@ async fn write_row(
         .bind(d.resolution)
         .bind(d.due_at)
         .bind(d.timer_at)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .bind(now);
 }
 
-pub async fn insert(tx: &mut Tx, row: &SlaRow, d: &Deadlines, now: i64) -> Result<(), sqlx::Error> {
-    write_row(
-        tx,
+/// A new ticket's row, as one statement of a pipeline.
+pub fn push_insert(p: &mut Pipeline, row: &SlaRow, d: &Deadlines, now: i64) {
+    push_row(
+        p,
         "INSERT INTO ticket_sla (ticket_id, tier_id, calendar_id, priority, warn_percent, \
          first_target_ms, next_target_ms, resolution_target_ms, clocks, first_due_at, next_due_at, \
          resolution_due_at, due_at, timer_at, updated_at) \
@@ -159,8 +172,7 @@ pub async fn insert(tx: &mut Tx, row: &SlaRow, d: &Deadlines, now: i64) -> Resul
         row,
         d,
         now,
-    )
-    .await
+    );
 }
 
 pub async fn update(
@@ -214,8 +226,9 @@ pub async fn update_policy(
     d: &Deadlines,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    write_row(
-        tx,
+    let mut p = Pipeline::new();
+    push_row(
+        &mut p,
         "UPDATE ticket_sla SET tier_id = $2, calendar_id = $3, priority = $4, warn_percent = $5, \
          first_target_ms = $6, next_target_ms = $7, resolution_target_ms = $8, clocks = $9, \
          first_due_at = $10, next_due_at = $11, resolution_due_at = $12, due_at = $13, \
@@ -223,8 +236,8 @@ pub async fn update_policy(
         row,
         d,
         now,
-    )
-    .await
+    );
+    p.execute(tx).await
 }
 
 /// One open ticket of a tier, as a policy change needs it.

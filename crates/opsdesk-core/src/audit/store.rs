@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::rules::{AuditEntry, AuditRecord, ChainBreak, Verifier};
 use crate::clock::now_ms;
-use crate::db::{Backend, Db, Tx};
+use crate::db::{Backend, Db, Pipeline, Tx};
 
 const COLUMNS: &str =
     "seq, at, actor, action, target, summary, client_ip, request_id, prev_hash, hash";
@@ -18,40 +18,72 @@ pub async fn append(
     backend: Backend,
     entry: AuditEntry,
 ) -> Result<AuditRecord, sqlx::Error> {
-    let head = sqlx::query(backend.pick(
+    let mut head = Pipeline::new();
+    push_head(&mut head, backend);
+    let rows = head.rows(tx).await?;
+    let mut chain = Chain::from_rows(&rows[0])?;
+    let mut p = Pipeline::new();
+    let record = chain.append(&mut p, entry);
+    chain.finish(&mut p);
+    p.execute(tx).await?;
+    Ok(record)
+}
+
+/// Reads (and on PostgreSQL locks) the chain's head: the statement [`Chain::from_rows`] reads.
+/// Put it last among a transaction's locks.
+pub fn push_head(p: &mut Pipeline, backend: Backend) {
+    p.push(backend.pick(
         "SELECT seq, hash FROM audit_head WHERE id = 1",
         "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-    ))
-    .fetch_one(&mut **tx)
-    .await?;
-    let record = AuditRecord::chained(
-        head.try_get("seq")?,
-        head.try_get::<String, _>("hash")?.as_str(),
-        now_ms(),
-        entry,
-    );
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, target, summary, client_ip, request_id, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(record.seq)
-    .bind(record.at)
-    .bind(&record.actor)
-    .bind(&record.action)
-    .bind(&record.target)
-    .bind(&record.summary)
-    .bind(&record.client_ip)
-    .bind(&record.request_id)
-    .bind(&record.prev_hash)
-    .bind(&record.hash)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+    ));
+}
+
+/// The chain's head as a transaction extends it: records are added to a pipeline, the head row
+/// is written once at the end.
+#[derive(Debug)]
+pub struct Chain {
+    seq: i64,
+    hash: String,
+}
+
+impl Chain {
+    /// The head read by [`push_head`].
+    pub fn from_rows(rows: &[AnyRow]) -> Result<Chain, sqlx::Error> {
+        let head = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        Ok(Chain {
+            seq: head.try_get("seq")?,
+            hash: head.try_get("hash")?,
+        })
+    }
+
+    /// Adds the next record.
+    pub fn append(&mut self, p: &mut Pipeline, entry: AuditEntry) -> AuditRecord {
+        let record = AuditRecord::chained(self.seq, &self.hash, now_ms(), entry);
+        p.push(
+            "INSERT INTO audit_log (seq, at, actor, action, target, summary, client_ip, request_id, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
         .bind(record.seq)
-        .bind(&record.hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(record)
+        .bind(record.at)
+        .bind(&record.actor)
+        .bind(&record.action)
+        .bind(&record.target)
+        .bind(&record.summary)
+        .bind(&record.client_ip)
+        .bind(&record.request_id)
+        .bind(&record.prev_hash)
+        .bind(&record.hash);
+        self.seq = record.seq;
+        self.hash = record.hash.clone();
+        record
+    }
+
+    /// Writes the new head.
+    pub fn finish(self, p: &mut Pipeline) {
+        p.push("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(self.seq)
+            .bind(self.hash);
+    }
 }
 
 fn from_row(row: &AnyRow) -> Result<AuditRecord, sqlx::Error> {

@@ -109,6 +109,9 @@ async fn writer(pool: sqlx::AnyPool, backend: Backend, mut rx: mpsc::Receiver<Jo
         };
         let mut results = Vec::with_capacity(jobs.len());
         let mut broken = None;
+        // A body that succeeded leaves its savepoint open until the next one starts (one round
+        // trip releases it and opens the next) or the commit releases it.
+        let mut open = false;
         for j in jobs {
             if broken.is_some() {
                 results.push((
@@ -117,7 +120,12 @@ async fn writer(pool: sqlx::AnyPool, backend: Backend, mut rx: mpsc::Receiver<Jo
                 ));
                 continue;
             }
-            if let Err(e) = sqlx::query("SAVEPOINT batch_item").execute(&mut *tx).await {
+            let start = if open {
+                "RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item"
+            } else {
+                "SAVEPOINT batch_item"
+            };
+            if let Err(e) = sqlx::query(start).execute(&mut *tx).await {
                 broken = Some(e);
                 results.push((
                     j.done,
@@ -126,17 +134,12 @@ async fn writer(pool: sqlx::AnyPool, backend: Backend, mut rx: mpsc::Receiver<Jo
                 continue;
             }
             let r = (j.body)(&mut tx).await;
-            let end = if r.is_ok() {
-                "RELEASE SAVEPOINT batch_item"
-            } else {
-                "ROLLBACK TO SAVEPOINT batch_item"
-            };
-            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
-                broken = Some(e);
-            } else if r.is_err()
-                && let Err(e) = sqlx::query("RELEASE SAVEPOINT batch_item")
-                    .execute(&mut *tx)
-                    .await
+            open = r.is_ok();
+            if r.is_err()
+                && let Err(e) =
+                    sqlx::query("ROLLBACK TO SAVEPOINT batch_item; RELEASE SAVEPOINT batch_item")
+                        .execute(&mut *tx)
+                        .await
             {
                 broken = Some(e);
             }

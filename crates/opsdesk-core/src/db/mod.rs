@@ -12,6 +12,9 @@ use sqlx::{AnyPool, Executor as _};
 use crate::config::DatabaseUrl;
 
 pub mod batch;
+pub mod pipeline;
+
+pub use pipeline::Pipeline;
 
 /// A write transaction on the writer connection(s).
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -181,6 +184,46 @@ impl Db {
             .get_or_init(|| batch::Batcher::start(self.write.clone(), self.backend))
             .run(body)
             .await
+    }
+
+    /// [`Db::batched`] for one statement of store code that reports sqlx errors (the job
+    /// queue's claims and completions): on SQLite it shares the group commit's transaction and
+    /// fsync instead of committing on its own.
+    pub async fn batched_query(
+        &self,
+        sql: &'static str,
+        args: Vec<pipeline::Arg>,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let failed: std::sync::Arc<std::sync::Mutex<Option<sqlx::Error>>> = Default::default();
+        let slot = failed.clone();
+        let result = self
+            .batched(move |tx: &mut Tx| {
+                Box::pin(async move {
+                    let mut p = Pipeline::new();
+                    let stmt = p.push(sql);
+                    for a in args {
+                        stmt.bind(a);
+                    }
+                    match p.rows(tx).await {
+                        Ok(mut rows) => Ok(rows.pop().unwrap_or_default()),
+                        Err(e) => {
+                            let app = crate::error::AppError::internal(anyhow::anyhow!("{e}"));
+                            if let Ok(mut s) = slot.lock() {
+                                *s = Some(e);
+                            }
+                            Err(app)
+                        }
+                    }
+                })
+            })
+            .await;
+        result.map_err(|app| {
+            failed
+                .lock()
+                .ok()
+                .and_then(|mut s| s.take())
+                .unwrap_or_else(|| sqlx::Error::Protocol(app.message))
+        })
     }
 
     /// Refreshes the query planner's statistics where they are stale (SQLite `PRAGMA optimize`;

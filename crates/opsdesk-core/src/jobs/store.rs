@@ -5,7 +5,7 @@ use sqlx::Row as _;
 
 use super::rules::{AfterFailure, after_failure};
 use crate::clock::{new_id, now_ms};
-use crate::db::{Backend, Db, Tx};
+use crate::db::{Backend, Db, Pipeline, Tx};
 
 /// A job to be queued.
 #[derive(Clone, Debug)]
@@ -33,20 +33,24 @@ impl NewJob {
 /// Queues a job in the caller's transaction, so it exists exactly when the change that caused it
 /// does. Returns false when a job with the same dedupe key already exists.
 pub async fn enqueue(tx: &mut Tx, job: &NewJob) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
-        "INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(new_id())
-    .bind(&job.kind)
-    .bind(job.payload.to_string())
-    .bind(job.dedupe_key.as_deref())
-    .bind(job.max_attempts)
-    .bind(job.run_at)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let mut p = Pipeline::new();
+    push_enqueue(&mut p, job);
+    Ok(p.run(tx).await?.first().is_some_and(|o| o.affected == 1))
+}
+
+const ENQUEUE: &str = "INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at) \
+     VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING";
+
+/// [`enqueue`] as one statement of a pipeline (whether a same-key job existed is not reported).
+pub fn push_enqueue(p: &mut Pipeline, job: &NewJob) {
+    p.push(ENQUEUE)
+        .bind(new_id())
+        .bind(&job.kind)
+        .bind(job.payload.to_string())
+        .bind(job.dedupe_key.as_deref())
+        .bind(job.max_attempts)
+        .bind(job.run_at)
+        .bind(now_ms());
 }
 
 /// A job this worker holds a lease on.
@@ -69,37 +73,35 @@ const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = atte
      RETURNING id, kind, payload, attempts, max_attempts";
 
 /// Claims the oldest due job (or one whose lease ran out because its worker died).
-/// On PostgreSQL `SKIP LOCKED` lets many instances claim side by side; on SQLite the claim runs in
-/// a `BEGIN IMMEDIATE` transaction, which holds the database write lock from its first statement.
+/// On PostgreSQL `SKIP LOCKED` lets many instances claim side by side; on SQLite the claim joins
+/// the group commit (one writer, so claims never race), like the job's completion.
 pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
     let now = now_ms();
-    let mut tx = db.begin().await?;
-    let row = sqlx::query(db.backend().pick(CLAIM_SQLITE, CLAIM_POSTGRES))
-        .bind(now + lease_ms)
-        .bind(worker)
-        .bind(now)
-        .fetch_optional(&mut *tx)
+    let rows = db
+        .batched_query(
+            db.backend().pick(CLAIM_SQLITE, CLAIM_POSTGRES),
+            vec![(now + lease_ms).into(), worker.into(), now.into()],
+        )
         .await?;
-    tx.commit().await?;
-    row.map(|r| {
-        Ok(Claimed {
-            id: r.try_get("id")?,
-            kind: r.try_get("kind")?,
-            payload: r.try_get("payload")?,
-            attempts: r.try_get("attempts")?,
-            max_attempts: r.try_get("max_attempts")?,
+    rows.first()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                payload: r.try_get("payload")?,
+                attempts: r.try_get("attempts")?,
+                max_attempts: r.try_get("max_attempts")?,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 pub async fn complete(db: &Db, job: &Claimed, worker: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL WHERE id = $2 AND locked_by = $3")
-        .bind(now_ms())
-        .bind(&job.id)
-        .bind(worker)
-        .execute(db.write())
-        .await?;
+    db.batched_query(
+        "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL WHERE id = $2 AND locked_by = $3",
+        vec![now_ms().into(), job.id.as_str().into(), worker.into()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -117,17 +119,18 @@ pub async fn fail(
         AfterFailure::Dead => ("dead", now, Some(now)),
     };
     let error: String = error.chars().take(2000).collect();
-    sqlx::query(
+    db.batched_query(
         "UPDATE jobs SET state = $1, run_at = $2, finished_at = $3, last_error = $4, locked_until = NULL \
          WHERE id = $5 AND locked_by = $6",
+        vec![
+            state.into(),
+            run_at.into(),
+            finished.into(),
+            error.into(),
+            job.id.as_str().into(),
+            worker.into(),
+        ],
     )
-    .bind(state)
-    .bind(run_at)
-    .bind(finished)
-    .bind(error)
-    .bind(&job.id)
-    .bind(worker)
-    .execute(db.write())
     .await?;
     Ok(next)
 }

@@ -10,7 +10,7 @@ use lettre::address::{Address as SmtpAddress, Envelope};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use opsdesk_core::clock::{new_id, now_ms};
 use opsdesk_core::config::MailConfig;
-use opsdesk_core::db::{Db, Tx};
+use opsdesk_core::db::{Db, Pipeline, Tx};
 use opsdesk_core::jobs::{NewJob, Registry, store as jobs};
 use opsdesk_mail::{Address, Outbound, Signer};
 
@@ -93,12 +93,28 @@ pub async fn queue(
     thread: Option<Thread>,
     now: i64,
 ) -> Result<String, sqlx::Error> {
-    let signer = &sender.signer;
-    let from = &sender.from;
-    let (in_reply_to, previous) = match thread {
+    let thread = match thread {
         Some(t) => t,
         None => store::thread_ids(tx, letter.ticket_id).await?,
     };
+    let mut p = Pipeline::new();
+    let id = stage(&mut p, cfg, sender, letter, thread, now);
+    p.execute(tx).await?;
+    Ok(id)
+}
+
+/// [`queue`] with the thread known, as statements of a pipeline; returns the outbox id.
+pub fn stage(
+    p: &mut Pipeline,
+    cfg: &MailConfig,
+    sender: &Sender,
+    letter: &Letter<'_>,
+    thread: Thread,
+    now: i64,
+) -> String {
+    let signer = &sender.signer;
+    let from = &sender.from;
+    let (in_reply_to, previous) = thread;
     let id = new_id();
     let out = Outbound {
         from: from.clone(),
@@ -142,8 +158,8 @@ pub async fn queue(
             Some(e.to_string()),
         ),
     };
-    store::insert_outbox(
-        tx,
+    store::push_outbox(
+        p,
         &OutboxRow {
             id: &id,
             ticket_id: Some(letter.ticket_id),
@@ -158,13 +174,12 @@ pub async fn queue(
             last_error: error.as_deref(),
             now,
         },
-    )
-    .await?;
+    );
     if error.is_some() {
-        return Ok(id);
+        return id;
     }
-    store::insert_mail_id(
-        tx,
+    store::push_mail_id(
+        p,
         &MailIdRow {
             message_id: &message_id,
             ticket_id: letter.ticket_id,
@@ -173,12 +188,11 @@ pub async fn queue(
             sender: None,
             now,
         },
-    )
-    .await?;
+    );
     let mut job = NewJob::now(KIND_SEND, serde_json::json!({ "outbox": id }));
     job.max_attempts = i64::from(cfg.max_attempts.max(1));
-    jobs::enqueue(tx, &job).await?;
-    Ok(id)
+    jobs::push_enqueue(p, &job);
+    id
 }
 
 /// Queues a message that is not about a ticket (a portal sign-in link); returns the outbox id.

@@ -1,9 +1,10 @@
 //! SQL for email: the Message-IDs that thread mail to tickets, the inbound log, the outbox,
 //! templates, attachments, links between tickets and the signing secret.
 
+use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
-use opsdesk_core::db::{Db, Tx, flag};
+use opsdesk_core::db::{Db, Pipeline, Tx, flag};
 use opsdesk_core::setup::{KEY_BRAND, KEY_SUPPORT_EMAIL};
 
 const SECRET_KEY: &str = "mail.signing_secret";
@@ -98,21 +99,24 @@ pub struct MailIdRow<'a> {
 
 /// Records a Message-ID; false when it was already known.
 pub async fn insert_mail_id(tx: &mut Tx, r: &MailIdRow<'_>) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "INSERT INTO mail_ids (message_id, ticket_id, ticket_message_id, direction, sender, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(r.message_id)
-    .bind(r.ticket_id)
-    .bind(r.ticket_message_id)
-    .bind(r.direction)
-    .bind(r.sender)
-    .bind(r.now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        > 0)
+    let mut p = Pipeline::new();
+    push_mail_id(&mut p, r);
+    Ok(p.run(tx).await?.first().is_some_and(|o| o.affected > 0))
 }
+
+/// [`insert_mail_id`] as one statement of a pipeline.
+pub fn push_mail_id(p: &mut Pipeline, r: &MailIdRow<'_>) {
+    p.push(INSERT_MAIL_ID)
+        .bind(r.message_id)
+        .bind(r.ticket_id)
+        .bind(r.ticket_message_id)
+        .bind(r.direction)
+        .bind(r.sender)
+        .bind(r.now);
+}
+
+const INSERT_MAIL_ID: &str = "INSERT INTO mail_ids (message_id, ticket_id, ticket_message_id, direction, sender, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING";
 
 /// The ids a reply on this ticket refers to: the customer's last message (for In-Reply-To)
 /// and every id of the conversation, oldest first.
@@ -239,7 +243,14 @@ pub struct OutboxRow<'a> {
 }
 
 pub async fn insert_outbox(tx: &mut Tx, r: &OutboxRow<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut p = Pipeline::new();
+    push_outbox(&mut p, r);
+    p.execute(tx).await
+}
+
+/// [`insert_outbox`] as one statement of a pipeline.
+pub fn push_outbox(p: &mut Pipeline, r: &OutboxRow<'_>) {
+    p.push(
         "INSERT INTO mail_outbox (id, ticket_id, ticket_message_id, purpose, sender, recipients, \
          subject, message_id, raw, state, attempts, last_error, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12)",
@@ -255,10 +266,7 @@ pub async fn insert_outbox(tx: &mut Tx, r: &OutboxRow<'_>) -> Result<(), sqlx::E
     .bind(r.raw)
     .bind(r.state)
     .bind(r.last_error)
-    .bind(r.now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(r.now);
 }
 
 /// Sender settings and one template in a single round trip (the acknowledgement path runs for
@@ -266,17 +274,29 @@ pub async fn insert_outbox(tx: &mut Tx, r: &OutboxRow<'_>) -> Result<(), sqlx::E
 pub async fn letter_settings(
     tx: &mut Tx,
     template_key: &str,
-) -> Result<(String, String, String, Option<(String, String)>), sqlx::Error> {
-    let rows = sqlx::query(
+) -> Result<LetterSettings, sqlx::Error> {
+    let mut p = Pipeline::new();
+    push_letter_settings(&mut p, template_key);
+    let rows = p.rows(tx).await?;
+    letter_settings_from(rows.first().map(Vec::as_slice).unwrap_or_default())
+}
+
+/// Brand, support address, secret, and the template's subject and body if it exists.
+pub type LetterSettings = (String, String, String, Option<(String, String)>);
+
+/// The statement [`letter_settings_from`] reads, as one of a pipeline.
+pub fn push_letter_settings(p: &mut Pipeline, template_key: &str) {
+    p.push(
         "SELECT key AS k, value AS a, '' AS b FROM settings WHERE key IN ($1, $2, $3) \
          UNION ALL SELECT 'template' AS k, subject AS a, body AS b FROM mail_templates WHERE key = $4",
     )
     .bind(KEY_BRAND)
     .bind(KEY_SUPPORT_EMAIL)
     .bind(SECRET_KEY)
-    .bind(template_key)
-    .fetch_all(&mut **tx)
-    .await?;
+    .bind(template_key);
+}
+
+pub fn letter_settings_from(rows: &[AnyRow]) -> Result<LetterSettings, sqlx::Error> {
     let (mut brand, mut email, mut secret, mut template) =
         (String::new(), String::new(), String::new(), None);
     for r in rows {
@@ -303,7 +323,7 @@ pub struct Pending {
 pub async fn pending(db: &Db, id: &str) -> Result<Option<Pending>, sqlx::Error> {
     let row = sqlx::query("SELECT sender, recipients, raw, state FROM mail_outbox WHERE id = $1")
         .bind(id)
-        .fetch_optional(db.write())
+        .fetch_optional(db.read())
         .await?;
     row.map(|r| {
         let recipients: String = r.try_get("recipients")?;
@@ -326,16 +346,12 @@ pub async fn mark_outbox(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     // A sent sign-in link is not kept: its token must not sit in the outbox.
-    sqlx::query(
+    db.batched_query(
         "UPDATE mail_outbox SET state = $2, last_error = $3, attempts = attempts + 1, \
          sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END, \
          raw = CASE WHEN $2 = 'sent' AND purpose = 'signin' THEN '' ELSE raw END WHERE id = $1",
+        vec![id.into(), state.into(), error.into(), now.into()],
     )
-    .bind(id)
-    .bind(state)
-    .bind(error)
-    .bind(now)
-    .execute(db.write())
     .await?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use opsdesk_core::accounts::model::{DisplayName, EmailAddress};
 use opsdesk_core::audit::{self, Actor};
 use opsdesk_core::clock::{new_id, now_ms};
 use opsdesk_core::config::MailConfig;
-use opsdesk_core::db::{Db, Tx};
+use opsdesk_core::db::{Db, Pipeline, Tx};
 use opsdesk_core::error::{AppError, Fields};
 
 use super::input::NewTicket;
@@ -229,7 +229,9 @@ impl Owned {
 }
 
 /// Writes a checked new ticket in `tx`. Lock order for every ticket write: counter or ticket
-/// row first, the audit head last.
+/// row first, the audit head last. Three round trips to the database whatever the ticket holds
+/// (four with files): the statements go in pipelines (see [`Pipeline`]), which on SQLite's one
+/// writer connection is what makes intake fast.
 pub async fn write_new(
     tx: &mut Tx,
     db: &Db,
@@ -238,25 +240,24 @@ pub async fn write_new(
     f: &Filing<'_>,
     now: i64,
 ) -> Result<Filed, AppError> {
-    let number = store::next_number(tx).await?;
-    let (requester_id, org_id, new_account) =
-        store::ensure_requester(tx, f.email, f.name, now).await?;
-    if new_account {
-        audit::store::append(
-            tx,
-            db.backend(),
-            actor.entry(
-                "user.create",
-                format!("user:{requester_id}"),
-                format!("email={} role=customer (ticket intake)", f.email),
-            ),
-        )
-        .await?;
-    }
+    let backend = db.backend();
+    // The number, the requester's account and the tier they file under.
+    let mut p = Pipeline::new();
+    store::push_next_number(&mut p);
+    let fresh = store::push_requester(&mut p, f.email, f.name, now);
+    super::sla::push_tier(&mut p, f.email, f.priority);
+    let rows = p.rows(tx).await?;
+    let number = store::number_from(&rows[0])?;
+    let (requester_id, org_id, new_account) = store::requester_from(&rows[1], &fresh)?;
     let id = new_id();
     let security = f.security || f.category.is_some_and(|c| c.security);
-    store::insert_ticket(
-        tx,
+    super::org_feed::opened(tx, org_id.as_deref(), security, number, f.subject, now).await?;
+
+    // The ticket, its clocks, first message, search document and timeline; then the audit head
+    // and, for the acknowledgement, the sender settings and template.
+    let mut p = Pipeline::new();
+    store::push_ticket(
+        &mut p,
         &NewTicketRow {
             id: &id,
             number,
@@ -270,28 +271,22 @@ pub async fn write_new(
             security,
             now,
         },
-    )
-    .await?;
-    super::sla::opened(tx, &id, &requester_id, f.priority, now).await?;
+    );
+    super::sla::push_opened(&mut p, &rows[2], &id, f.priority, now)?;
     let (kind, author) = match f.by_staff {
         Some(u) if u.email.eq_ignore_ascii_case(f.email) => (MessageKind::Reply, u.id.clone()),
         _ => (MessageKind::Customer, requester_id.clone()),
     };
-    let message_id = store::insert_message(
-        tx,
+    let message_id = store::push_message(
+        &mut p,
         &id,
         kind,
         Some(&author),
         f.body,
         f.channel.as_str(),
         now,
-    )
-    .await?;
-    if let Some((blobs, files)) = f.files {
-        crate::uploads::keep(tx, blobs, &id, &message_id, files, now).await?;
-    }
-    search::create(tx, db.backend(), number, f.subject, f.body, "").await?;
-    super::org_feed::opened(tx, org_id.as_deref(), security, number, f.subject, now).await?;
+    );
+    search::push_create(&mut p, backend, number, f.subject, f.body, "");
     let detail = format!(
         "#{number} via {} from {}{}{}",
         f.channel.as_str(),
@@ -301,19 +296,48 @@ pub async fn write_new(
             .unwrap_or_default(),
         if security { " (security report)" } else { "" }
     );
-    store::insert_event(tx, &id, &actor.label, "create", &detail, now).await?;
+    store::push_event(&mut p, &id, &actor.label, "create", &detail, now);
     for line in f.triage {
-        store::insert_event(tx, &id, "system", "triage", line, now).await?;
+        store::push_event(&mut p, &id, "system", "triage", line, now);
     }
-    audit::store::append(
-        tx,
-        db.backend(),
+    if let Some((blobs, files)) = f.files {
+        // The message must exist before its files, and the files' rows before the audit lock.
+        p.execute(tx).await?;
+        crate::uploads::keep(tx, blobs, &id, &message_id, files, now).await?;
+        p = Pipeline::new();
+    }
+    let head_at = p.len();
+    audit::store::push_head(&mut p, backend);
+    let ack = f.acknowledge && mail.acknowledge && kind == MessageKind::Customer;
+    let letter_at = p.len();
+    if ack {
+        mail_store::push_letter_settings(&mut p, ack_template(security));
+    }
+    let rows = p.rows(tx).await?;
+
+    // The audit records and the acknowledgement.
+    let mut chain = audit::store::Chain::from_rows(&rows[head_at])?;
+    let mut p = Pipeline::new();
+    if new_account {
+        chain.append(
+            &mut p,
+            actor.entry(
+                "user.create",
+                format!("user:{requester_id}"),
+                format!("email={} role=customer (ticket intake)", f.email),
+            ),
+        );
+    }
+    chain.append(
+        &mut p,
         actor.entry("ticket.create", format!("ticket:{number}"), detail),
-    )
-    .await?;
-    if f.acknowledge && mail.acknowledge && kind == MessageKind::Customer {
-        acknowledge(tx, mail, &id, number, f, security, None, now).await?;
+    );
+    chain.finish(&mut p);
+    if ack {
+        let settings = mail_store::letter_settings_from(&rows[letter_at])?;
+        stage_acknowledgement(&mut p, mail, settings, &id, number, f, security, None, now);
     }
+    p.execute(tx).await?;
     metrics::counter!("opsdesk_tickets_created_total", "channel" => f.channel.as_str())
         .increment(1);
     Ok(Filed {
@@ -323,6 +347,11 @@ pub async fn write_new(
         requester_id,
         security,
     })
+}
+
+/// The acknowledgement's template: its own for security reports.
+fn ack_template(security: bool) -> &'static str {
+    if security { "ack_security" } else { "ack" }
 }
 
 /// Queues the acknowledgement from the admin-editable template (its own for security reports).
@@ -338,11 +367,33 @@ pub(crate) async fn acknowledge(
     inbound: Option<&str>,
     now: i64,
 ) -> Result<(), AppError> {
-    let key = if security { "ack_security" } else { "ack" };
-    let (brand, support, secret, template) = mail_store::letter_settings(tx, key).await?;
+    let settings = mail_store::letter_settings(tx, ack_template(security)).await?;
+    let mut p = Pipeline::new();
+    stage_acknowledgement(
+        &mut p, mail, settings, id, number, f, security, inbound, now,
+    );
+    p.execute(tx).await?;
+    Ok(())
+}
+
+/// [`acknowledge`] with its settings read, as statements of a pipeline.
+#[allow(clippy::too_many_arguments)]
+fn stage_acknowledgement(
+    p: &mut Pipeline,
+    mail: &MailConfig,
+    settings: mail_store::LetterSettings,
+    id: &str,
+    number: i64,
+    f: &Filing<'_>,
+    security: bool,
+    inbound: Option<&str>,
+    now: i64,
+) {
+    let (brand, support, secret, template) = settings;
     let Some((subject, body)) = template else {
-        return Ok(());
+        return;
     };
+    let key = ack_template(security);
     let sender = outbox::Sender::from_settings(brand, support, secret);
     let reference = format!("#{number}");
     let vars = [
@@ -357,8 +408,8 @@ pub(crate) async fn acknowledge(
         inbound.map(str::to_string),
         inbound.map(|i| vec![i.to_string()]).unwrap_or_default(),
     );
-    outbox::queue(
-        tx,
+    outbox::stage(
+        p,
         mail,
         &sender,
         &Letter {
@@ -373,9 +424,7 @@ pub(crate) async fn acknowledge(
             automatic: true,
             files: &[],
         },
-        Some(thread),
+        thread,
         now,
-    )
-    .await?;
-    Ok(())
+    );
 }

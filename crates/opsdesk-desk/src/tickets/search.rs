@@ -4,7 +4,7 @@
 
 use sqlx::Row as _;
 
-use opsdesk_core::db::{Backend, Db, Tx};
+use opsdesk_core::db::{Backend, Db, Pipeline, Tx};
 use opsdesk_core::jobs::Registry;
 
 /// At most this many words of a query are used.
@@ -72,17 +72,22 @@ pub async fn create(
     public: &str,
     notes: &str,
 ) -> Result<(), sqlx::Error> {
+    let mut p = Pipeline::new();
+    push_create(&mut p, backend, ticket, subject, public, notes);
+    p.execute(tx).await
+}
+
+/// [`create`] as one statement of a pipeline.
+pub fn push_create(
+    p: &mut Pipeline,
+    backend: Backend,
+    ticket: i64,
+    subject: &str,
+    public: &str,
+    notes: &str,
+) {
     let (public, notes) = (capped(normalize(public)), capped(normalize(notes)));
-    write(
-        tx,
-        backend,
-        ticket,
-        &normalize(subject),
-        &public,
-        &notes,
-        false,
-    )
-    .await
+    push_insert(p, backend, ticket, &normalize(subject), &public, &notes);
 }
 
 async fn read(
@@ -120,20 +125,29 @@ async fn write(
         );
         sqlx::query(del).bind(ticket).execute(&mut **tx).await?;
     }
-    let sql = backend.pick(
+    let mut p = Pipeline::new();
+    push_insert(&mut p, backend, ticket, subject, public, notes);
+    p.execute(tx).await
+}
+
+fn push_insert(
+    p: &mut Pipeline,
+    backend: Backend,
+    ticket: i64,
+    subject: &str,
+    public: &str,
+    notes: &str,
+) {
+    p.push(backend.pick(
         "INSERT INTO ticket_fts (rowid, subject, public, notes) VALUES ($1, $2, $3, $4)",
         "INSERT INTO ticket_search (ticket, subject, public, notes, public_doc, all_doc) \
          VALUES ($1, $2, $3, $4, to_tsvector('simple', $2 || ' ' || $3), \
          to_tsvector('simple', $2 || ' ' || $3 || ' ' || $4))",
-    );
-    sqlx::query(sql)
-        .bind(ticket)
-        .bind(subject)
-        .bind(public)
-        .bind(notes)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    ))
+    .bind(ticket)
+    .bind(subject)
+    .bind(public)
+    .bind(notes);
 }
 
 /// Adds a message (or note) to a ticket's document.

@@ -1,8 +1,9 @@
 //! The desk's side of the SLA: which ticket changes are SLA events. Called inside the
 //! transaction of the change, so a ticket's clocks never disagree with its history.
 
-use opsdesk_core::db::Tx;
+use opsdesk_core::db::{Pipeline, Tx};
 use opsdesk_sla::clock::Event;
+use sqlx::any::AnyRow;
 
 use super::model::{MessageKind, Priority, State};
 
@@ -88,6 +89,23 @@ pub async fn opened(
     at: i64,
 ) -> Result<(), sqlx::Error> {
     opsdesk_sla::ticket::start(tx, ticket_id, requester_id, priority.rank(), at).await
+}
+
+/// [`opened`] in a pipeline, first half: the tier the requester with this email files under
+/// (after the statement that makes sure their account exists).
+pub fn push_tier(p: &mut Pipeline, requester_email: &str, priority: Priority) {
+    opsdesk_sla::ticket::push_start_info(p, requester_email, priority.rank());
+}
+
+/// [`opened`] in a pipeline, second half: the ticket's clocks from the rows [`push_tier`] read.
+pub fn push_opened(
+    p: &mut Pipeline,
+    tier_rows: &[AnyRow],
+    ticket_id: &str,
+    priority: Priority,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    opsdesk_sla::ticket::push_start(p, tier_rows, ticket_id, priority.rank(), at)
 }
 
 /// A message on an existing ticket: a customer's restarts the clock, the team's public reply

@@ -9,7 +9,7 @@ use super::model::{
     Category, Channel, Event, Message, MessageKind, Outcome, Person, Priority, SlaDue, State,
     Ticket,
 };
-use opsdesk_core::db::{Db, Tx, flag};
+use opsdesk_core::db::{Db, Pipeline, Tx, flag};
 
 pub use super::list_store::{
     AssigneeFilter, InboxRow, ListFilter, Sort, count_by_state, list, list_inbox, sort_key,
@@ -232,9 +232,17 @@ pub async fn ensure_requester(
     name: &str,
     now: i64,
 ) -> Result<(String, Option<String>, bool), sqlx::Error> {
+    let mut p = Pipeline::new();
+    let fresh = push_requester(&mut p, email, name, now);
+    requester_from(&p.rows(tx).await?[0], &fresh)
+}
+
+/// [`ensure_requester`] as one statement of a pipeline: returns the id a new account gets, for
+/// [`requester_from`].
+pub fn push_requester(p: &mut Pipeline, email: &str, name: &str, now: i64) -> String {
     // One round trip: insert, or touch the existing row so RETURNING gives its id.
     let fresh = opsdesk_core::clock::new_id();
-    let row = sqlx::query(
+    p.push(
         "INSERT INTO users (id, email, name, role, security, organization_id, password_hash, disabled, created_at, updated_at) \
          VALUES ($1, $2, $3, 'customer', 0, NULL, NULL, 0, $4, $4) \
          ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id, organization_id",
@@ -242,9 +250,16 @@ pub async fn ensure_requester(
     .bind(&fresh)
     .bind(email)
     .bind(name)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    .bind(now);
+    fresh
+}
+
+/// The account [`push_requester`] found or created: (id, organization, created now).
+pub fn requester_from(
+    rows: &[AnyRow],
+    fresh: &str,
+) -> Result<(String, Option<String>, bool), sqlx::Error> {
+    let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
     let id: String = row.try_get("id")?;
     let inserted = id == fresh;
     Ok((id, row.try_get("organization_id")?, inserted))
@@ -252,10 +267,21 @@ pub async fn ensure_requester(
 
 /// Takes the next ticket number (inside the creating transaction, so numbers are never reused).
 pub async fn next_number(tx: &mut Tx) -> Result<i64, sqlx::Error> {
-    let next: i64 =
-        sqlx::query_scalar("UPDATE ticket_counter SET next = next + 1 WHERE id = 1 RETURNING next")
-            .fetch_one(&mut **tx)
-            .await?;
+    let mut p = Pipeline::new();
+    push_next_number(&mut p);
+    number_from(&p.rows(tx).await?[0])
+}
+
+/// [`next_number`] as one statement of a pipeline, read by [`number_from`].
+pub fn push_next_number(p: &mut Pipeline) {
+    p.push("UPDATE ticket_counter SET next = next + 1 WHERE id = 1 RETURNING next");
+}
+
+pub fn number_from(rows: &[AnyRow]) -> Result<i64, sqlx::Error> {
+    let next: i64 = rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get("next")?;
     Ok(next - 1)
 }
 
@@ -274,7 +300,14 @@ pub struct NewTicketRow<'a> {
 }
 
 pub async fn insert_ticket(tx: &mut Tx, t: &NewTicketRow<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut p = Pipeline::new();
+    push_ticket(&mut p, t);
+    p.execute(tx).await
+}
+
+/// [`insert_ticket`] as one statement of a pipeline.
+pub fn push_ticket(p: &mut Pipeline, t: &NewTicketRow<'_>) {
+    p.push(
         "INSERT INTO tickets (id, number, subject, state, category_id, priority, channel, requester_id, \
          organization_id, security, created_at, updated_at, assignee_id) \
          VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $10, $11)",
@@ -289,10 +322,7 @@ pub async fn insert_ticket(tx: &mut Tx, t: &NewTicketRow<'_>) -> Result<(), sqlx
     .bind(t.organization_id)
     .bind(flag(t.security))
     .bind(t.now)
-    .bind(t.assignee_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(t.assignee_id);
 }
 
 pub async fn insert_message(
@@ -304,8 +334,24 @@ pub async fn insert_message(
     source: &str,
     now: i64,
 ) -> Result<String, sqlx::Error> {
+    let mut p = Pipeline::new();
+    let id = push_message(&mut p, ticket_id, kind, author_id, body, source, now);
+    p.execute(tx).await?;
+    Ok(id)
+}
+
+/// [`insert_message`] as one statement of a pipeline; returns the message's id.
+pub fn push_message(
+    p: &mut Pipeline,
+    ticket_id: &str,
+    kind: MessageKind,
+    author_id: Option<&str>,
+    body: &str,
+    source: &str,
+    now: i64,
+) -> String {
     let id = opsdesk_core::clock::new_id();
-    sqlx::query(
+    p.push(
         "INSERT INTO ticket_messages (id, ticket_id, kind, author_id, body, source, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -315,10 +361,8 @@ pub async fn insert_message(
     .bind(author_id)
     .bind(body)
     .bind(source)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
+    .bind(now);
+    id
 }
 
 pub async fn insert_event(
@@ -329,7 +373,21 @@ pub async fn insert_event(
     detail: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut p = Pipeline::new();
+    push_event(&mut p, ticket_id, actor, kind, detail, now);
+    p.execute(tx).await
+}
+
+/// [`insert_event`] as one statement of a pipeline.
+pub fn push_event(
+    p: &mut Pipeline,
+    ticket_id: &str,
+    actor: &str,
+    kind: &str,
+    detail: &str,
+    now: i64,
+) {
+    p.push(
         "INSERT INTO ticket_events (id, ticket_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(opsdesk_core::clock::new_id())
@@ -337,10 +395,7 @@ pub async fn insert_event(
     .bind(now)
     .bind(actor)
     .bind(kind)
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(detail);
 }
 
 pub async fn find(db: &Db, number: i64) -> Result<Option<Ticket>, sqlx::Error> {
