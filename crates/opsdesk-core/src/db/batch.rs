@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
+use sqlx::any::AnyRow;
+
+use super::pipeline::{Arg, Pipeline};
 use super::{Backend, Tx};
 use crate::error::AppError;
 
@@ -20,6 +23,9 @@ type Body = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<(), AppEr
 struct Job {
     body: Body,
     done: oneshot::Sender<Result<(), AppError>>,
+    /// The body is a single statement: SQLite undoes a failed statement by itself, so it needs
+    /// no savepoint of its own.
+    single: bool,
 }
 
 /// The handle callers queue work on.
@@ -48,6 +54,23 @@ impl Batcher {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, AppError>> + Send + 'static,
     {
+        self.queue(body, false).await
+    }
+
+    /// [`Batcher::run`] for a body that runs exactly one statement.
+    pub async fn run_single<T, F>(&self, body: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, AppError>> + Send + 'static,
+    {
+        self.queue(body, true).await
+    }
+
+    async fn queue<T, F>(&self, body: F, single: bool) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, AppError>> + Send + 'static,
+    {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let job_body: Body = Box::new(move |tx: &mut Tx| {
@@ -64,6 +87,7 @@ impl Batcher {
             .send(Job {
                 body: job_body,
                 done,
+                single,
             })
             .await
             .map_err(|_| AppError::unavailable("shutting_down", "The server is shutting down."))?;
@@ -71,6 +95,49 @@ impl Batcher {
             .map_err(|_| AppError::internal(anyhow::anyhow!("the batch writer stopped")))??;
         let v = slot.lock().ok().and_then(|mut s| s.take());
         v.ok_or_else(|| AppError::internal(anyhow::anyhow!("a batched write returned nothing")))
+    }
+}
+
+/// Where a [`statement`] body keeps its sqlx error, for a caller that reports sqlx errors.
+#[derive(Clone, Debug, Default)]
+pub struct Failed(Arc<Mutex<Option<sqlx::Error>>>);
+
+impl Failed {
+    /// The statement's own error, or (when the batch failed around it) the batch's.
+    pub fn take(&self, batch: AppError) -> sqlx::Error {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or_else(|| sqlx::Error::Protocol(batch.message))
+    }
+}
+
+/// A body that runs one statement and returns its rows.
+pub fn statement(
+    sql: &'static str,
+    args: Vec<Arg>,
+    failed: Failed,
+) -> impl for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<Vec<AnyRow>, AppError>> + Send + 'static
+{
+    move |tx: &mut Tx| {
+        Box::pin(async move {
+            let mut p = Pipeline::new();
+            let stmt = p.push(sql);
+            for a in args {
+                stmt.bind(a);
+            }
+            match p.rows(tx).await {
+                Ok(mut rows) => Ok(rows.pop().unwrap_or_default()),
+                Err(e) => {
+                    let app = AppError::internal(anyhow::anyhow!("{e}"));
+                    if let Ok(mut s) = failed.0.lock() {
+                        *s = Some(e);
+                    }
+                    Err(app)
+                }
+            }
+        }) as BoxFuture<'_, _>
     }
 }
 
@@ -118,6 +185,10 @@ async fn writer(pool: sqlx::AnyPool, backend: Backend, mut rx: mpsc::Receiver<Jo
                     j.done,
                     Err(AppError::internal(anyhow::anyhow!("batch aborted"))),
                 ));
+                continue;
+            }
+            if j.single {
+                results.push((j.done, (j.body)(&mut tx).await));
                 continue;
             }
             let start = if open {

@@ -180,10 +180,12 @@ impl Db {
             tx.commit().await?;
             return Ok(v);
         }
+        self.batcher().run(body).await
+    }
+
+    fn batcher(&self) -> &batch::Batcher {
         self.batcher
             .get_or_init(|| batch::Batcher::start(self.write.clone(), self.backend))
-            .run(body)
-            .await
     }
 
     /// [`Db::batched`] for one statement of store code that reports sqlx errors (the job
@@ -194,36 +196,13 @@ impl Db {
         sql: &'static str,
         args: Vec<pipeline::Arg>,
     ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-        let failed: std::sync::Arc<std::sync::Mutex<Option<sqlx::Error>>> = Default::default();
-        let slot = failed.clone();
-        let result = self
-            .batched(move |tx: &mut Tx| {
-                Box::pin(async move {
-                    let mut p = Pipeline::new();
-                    let stmt = p.push(sql);
-                    for a in args {
-                        stmt.bind(a);
-                    }
-                    match p.rows(tx).await {
-                        Ok(mut rows) => Ok(rows.pop().unwrap_or_default()),
-                        Err(e) => {
-                            let app = crate::error::AppError::internal(anyhow::anyhow!("{e}"));
-                            if let Ok(mut s) = slot.lock() {
-                                *s = Some(e);
-                            }
-                            Err(app)
-                        }
-                    }
-                })
-            })
-            .await;
-        result.map_err(|app| {
-            failed
-                .lock()
-                .ok()
-                .and_then(|mut s| s.take())
-                .unwrap_or_else(|| sqlx::Error::Protocol(app.message))
-        })
+        let failed = batch::Failed::default();
+        let body = batch::statement(sql, args, failed.clone());
+        let result = match self.backend {
+            Backend::Sqlite => self.batcher().run_single(body).await,
+            Backend::Postgres => self.batched(body).await,
+        };
+        result.map_err(|app| failed.take(app))
     }
 
     /// Refreshes the query planner's statistics where they are stale (SQLite `PRAGMA optimize`;
