@@ -263,6 +263,9 @@ pub struct JobsConfig {
     pub workers: usize,
     /// How often an idle worker looks for due jobs, in milliseconds.
     pub poll_ms: u64,
+    /// How often the leader queues periodic work (SLA sweep, check sweeps, pruning), in
+    /// milliseconds. Each kind still runs at most once per its own period.
+    pub schedule_ms: u64,
 }
 
 /// Email in and out.
@@ -412,6 +415,7 @@ impl Default for JobsConfig {
         JobsConfig {
             workers: 2,
             poll_ms: 500,
+            schedule_ms: 30_000,
         }
     }
 }

@@ -164,7 +164,7 @@ impl App {
                 state.db.clone(),
                 state.leadership.clone(),
                 state.runner.periodic(),
-                Duration::from_secs(30),
+                Duration::from_millis(cfg.jobs.schedule_ms.max(10)),
                 shutdown_tx.subscribe(),
             )));
         }

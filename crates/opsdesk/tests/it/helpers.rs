@@ -348,6 +348,17 @@ impl TestApp {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+
+    /// Stops serving (and leading: another instance on the database may take over) but keeps
+    /// the data directory and database until the app is dropped. Its own pools close with it.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
 }
 
 /// A second browser (its own cookie jar) against the same app.

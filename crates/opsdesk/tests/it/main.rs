@@ -40,6 +40,7 @@ mod setup;
 mod sla;
 mod sla_agency;
 mod sla_bulk;
+mod sla_clock;
 mod sla_inbox;
 mod sla_reports;
 mod sla_tickets;
