@@ -34,18 +34,7 @@ fn ms(minutes: Option<i64>) -> Option<i64> {
     minutes.map(|m| m * MINUTE)
 }
 
-/// Starts the SLA of a ticket just filed (no row when its tier has no ticket targets).
-pub async fn start(
-    tx: &mut Tx,
-    ticket_id: &str,
-    requester_id: &str,
-    priority: i64,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    start_with_history(tx, ticket_id, requester_id, priority, at, &[], None).await
-}
-
-/// [`start`] for a ticket with a past (bulk loads): its later `events` applied, and — as if the
+/// Starts the SLA of a ticket with a past (bulk loads): its later `events` applied, and — as if the
 /// sweep had run all along — the warnings and breaches due by `settled_at` marked as made.
 pub async fn start_with_history(
     tx: &mut Tx,
@@ -64,13 +53,14 @@ pub async fn start_with_history(
     p.execute(tx).await
 }
 
-/// [`start`] in a pipeline, first half: reads the tier the requester with this email files under
+/// Starts the SLA of a ticket just filed, in a pipeline (no row when its tier has no ticket
+/// targets). First half: reads the tier the requester with this email files under
 /// (the statement must come after their account exists, in the same pipeline or before it).
 pub fn push_start_info(p: &mut Pipeline, requester_email: &str, priority: i64) {
     ticket_store::push_start_info(p, requester_email, priority);
 }
 
-/// [`start`] in a pipeline, second half: from the rows [`push_start_info`] read, adds the new
+/// Second half of [`push_start_info`]: from the rows [`push_start_info`] read, adds the new
 /// ticket's SLA row (nothing when its tier has no ticket targets).
 pub fn push_start(
     p: &mut Pipeline,

@@ -80,24 +80,13 @@ pub async fn set_paused_states(tx: &mut Tx, states: &[State], now: i64) -> Resul
     Ok(())
 }
 
-/// Starts the SLA of a ticket just filed under its requester's tier.
-pub async fn opened(
-    tx: &mut Tx,
-    ticket_id: &str,
-    requester_id: &str,
-    priority: Priority,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    opsdesk_sla::ticket::start(tx, ticket_id, requester_id, priority.rank(), at).await
-}
-
-/// [`opened`] in a pipeline, first half: the tier the requester with this email files under
-/// (after the statement that makes sure their account exists).
+/// Starts the SLA of a ticket just filed, in a pipeline. First half: the tier the requester with
+/// this email files under (after the statement that makes sure their account exists).
 pub fn push_tier(p: &mut Pipeline, requester_email: &str, priority: Priority) {
     opsdesk_sla::ticket::push_start_info(p, requester_email, priority.rank());
 }
 
-/// [`opened`] in a pipeline, second half: the ticket's clocks from the rows [`push_tier`] read.
+/// Second half of [`push_tier`]: the ticket's clocks from the rows [`push_tier`] read.
 pub fn push_opened(
     p: &mut Pipeline,
     tier_rows: &[AnyRow],

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use opsdesk_core::accounts::model::User;
-use opsdesk_core::audit::{self, Actor};
+use opsdesk_core::audit::Actor;
 use opsdesk_core::clock::now_ms;
 use opsdesk_core::error::{AppError, Fields};
 
@@ -108,22 +108,15 @@ pub(super) async fn run_approved(
     if let Some(o) = &overridden {
         record_override(&mut tx, ctx.db, actor, &run, o, now).await?;
     }
-    runner::timeline(
+    runner::record(
         &mut tx,
+        ctx.db.backend(),
         &run,
         actor,
         &format!("{} started", runner::describe(&run)),
+        "ops.run.start",
+        format!("{} argv={} (approved)", a.name, run.argv),
         now,
-    )
-    .await?;
-    audit::store::append(
-        &mut tx,
-        ctx.db.backend(),
-        actor.entry(
-            "ops.run.start",
-            format!("run:{}", run.id),
-            format!("{} argv={} (approved)", a.name, run.argv),
-        ),
     )
     .await?;
     tx.commit().await?;
@@ -191,26 +184,21 @@ pub async fn approve(
             "This request is not waiting for approval any more.",
         ));
     }
-    runner::timeline(
-        &mut tx,
-        &run,
-        actor,
-        &format!(
-            "{} approved for {} minutes",
-            runner::describe(&run),
-            ctx.config.ops.approval_minutes
-        ),
-        now,
-    )
-    .await?;
-    audit::store::append(
+    let what = format!(
+        "{} approved for {} minutes",
+        runner::describe(&run),
+        ctx.config.ops.approval_minutes
+    );
+    let summary = format!("{} argv={}", run.action, run.argv);
+    runner::record(
         &mut tx,
         ctx.db.backend(),
-        actor.entry(
-            "ops.run.approve",
-            format!("run:{}", run.id),
-            format!("{} argv={}", run.action, run.argv),
-        ),
+        &run,
+        actor,
+        &what,
+        "ops.run.approve",
+        summary,
+        now,
     )
     .await?;
     tx.commit().await?;

@@ -167,15 +167,16 @@ async fn finish(db: &Db, run: &RunRow, o: &Outcome) -> Result<(), sqlx::Error> {
             .map(|c| format!(" (exit {c})"))
             .unwrap_or_default();
         let what = format!("{} {state}{code}", describe(run));
-        timeline(&mut tx, run, &Actor::system(), &what, now).await?;
-        audit::store::append(
+        let summary = format!("{} {state}{code}", run.action);
+        record(
             &mut tx,
             db.backend(),
-            Actor::system().entry(
-                "ops.run.finish",
-                format!("run:{}", run.id),
-                format!("{} {state}{code}", run.action),
-            ),
+            run,
+            &Actor::system(),
+            &what,
+            "ops.run.finish",
+            summary,
+            now,
         )
         .await?;
     } else {
@@ -196,6 +197,29 @@ pub fn describe(run: &RunRow) -> String {
         s.push_str(" (undo)");
     }
     s
+}
+
+/// A step of a run: `what` on its timelines ([`timeline`]) and `action` with `summary` in the
+/// audit log, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn record(
+    tx: &mut Tx,
+    backend: opsdesk_core::db::Backend,
+    run: &RunRow,
+    actor: &Actor,
+    what: &str,
+    action: &str,
+    summary: String,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    timeline(tx, run, actor, what, now).await?;
+    audit::store::append(
+        tx,
+        backend,
+        actor.entry(action, format!("run:{}", run.id), summary),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Puts a line about the run on its ticket's and incident's timelines.
@@ -234,15 +258,15 @@ pub async fn sweep(db: &Db) -> Result<(), sqlx::Error> {
         let mut tx = db.begin().await?;
         if store::expire(&mut tx, &run.id, now).await? {
             let what = format!("{} not run: its approval expired", describe(&run));
-            timeline(&mut tx, &run, &Actor::system(), &what, now).await?;
-            audit::store::append(
+            record(
                 &mut tx,
                 db.backend(),
-                Actor::system().entry(
-                    "ops.run.expired",
-                    format!("run:{}", run.id),
-                    run.action.clone(),
-                ),
+                &run,
+                &Actor::system(),
+                &what,
+                "ops.run.expired",
+                run.action.clone(),
+                now,
             )
             .await?;
         }
@@ -254,15 +278,15 @@ pub async fn sweep(db: &Db) -> Result<(), sqlx::Error> {
         let mut tx = db.begin().await?;
         if store::interrupt(&mut tx, &run.id, &output, now).await? {
             let what = format!("{} interrupted (its server stopped)", describe(&run));
-            timeline(&mut tx, &run, &Actor::system(), &what, now).await?;
-            audit::store::append(
+            record(
                 &mut tx,
                 db.backend(),
-                Actor::system().entry(
-                    "ops.run.interrupted",
-                    format!("run:{}", run.id),
-                    run.action.clone(),
-                ),
+                &run,
+                &Actor::system(),
+                &what,
+                "ops.run.interrupted",
+                run.action.clone(),
+                now,
             )
             .await?;
         }
