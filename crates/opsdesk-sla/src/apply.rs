@@ -8,11 +8,11 @@ use crate::clock::TicketClocks;
 use crate::deadlines::{TargetsMs, deadlines, rebase, retarget};
 use crate::hours::BusinessHours;
 use crate::ticket::{decode, hours_of, targets_ms};
-use crate::ticket_store::{self, OpenRow, Rebased};
-use opsdesk_core::db::Db;
+use crate::ticket_store::{self, OpenOf, OpenRow, Rebased};
+use opsdesk_core::db::{Db, Tx};
 
-/// Tickets read and written per transaction.
-const BATCH: i64 = 5_000;
+/// Tickets read and written per transaction, unless the caller says otherwise.
+pub const BATCH: i64 = 5_000;
 
 /// A tier's policy for each priority rank (0 low … 3 urgent).
 struct Policy {
@@ -69,12 +69,13 @@ fn rebased(
 
 /// Serves every open ticket of the tier under its current policy; returns how many there were
 /// (all recomputed; only those whose policy or deadlines changed are rewritten).
-/// `progress` is called with the count done after each batch.
+/// `batch` tickets go per transaction; `progress` is called with the count done after each.
 pub async fn apply_tier(
     db: &Db,
     tier_id: &str,
     now: i64,
-    mut progress: impl FnMut(u64),
+    batch: i64,
+    progress: impl FnMut(u64),
 ) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
     let specs = ticket_store::calendar_specs(&mut tx).await?;
@@ -98,15 +99,9 @@ pub async fn apply_tier(
         by_rank,
     };
     let mut calendars: HashMap<Option<String>, BusinessHours> = HashMap::new();
-    let (mut after, mut done) = (String::new(), 0u64);
-    loop {
-        let mut tx = db.begin().await?;
-        let rows =
-            ticket_store::open_of_tier(&mut tx, db.backend(), tier_id, &after, BATCH).await?;
-        let Some(last) = rows.last() else { break };
-        after = last.ticket_id.clone();
+    let rebase_batch = |rows: &[OpenRow]| {
         let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
             if !calendars.contains_key(&row.calendar_id) {
                 let spec = row.calendar_id.as_ref().and_then(|id| specs.get(id));
                 calendars.insert(row.calendar_id.clone(), hours_of(spec.map(String::as_str))?);
@@ -114,12 +109,17 @@ pub async fn apply_tier(
             let old = &calendars[&row.calendar_id];
             out.extend(rebased(row, old, &policy, now)?);
         }
-        ticket_store::update_many(&mut tx, db.backend(), &out, now).await?;
-        tx.commit().await?;
-        done += rows.len() as u64;
-        progress(done);
-    }
-    Ok(done)
+        Ok(out)
+    };
+    rewrite_open(
+        db,
+        (OpenOf::Tier, tier_id),
+        now,
+        batch,
+        rebase_batch,
+        progress,
+    )
+    .await
 }
 
 /// After a calendar's hours changed: its open tickets keep the business time counted under the
@@ -132,22 +132,9 @@ pub async fn apply_calendar(
     new: &BusinessHours,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let (mut after, mut done) = (String::new(), 0u64);
-    loop {
-        let mut tx = db.begin().await?;
-        let rows = ticket_store::open_where(
-            &mut tx,
-            db.backend(),
-            ticket_store::OpenOf::Calendar,
-            calendar_id,
-            &after,
-            BATCH,
-        )
-        .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.ticket_id.clone();
+    let rebase_batch = |rows: &[OpenRow]| {
         let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
             let mut clocks: TicketClocks =
                 serde_json::from_str(&row.clocks).map_err(|e| decode("clocks", e))?;
             let d = rebase(&mut clocks, old, new, &row.targets, row.warn_percent, now);
@@ -160,9 +147,53 @@ pub async fn apply_calendar(
                 d,
             });
         }
-        ticket_store::update_many(&mut tx, db.backend(), &out, now).await?;
-        tx.commit().await?;
-        done += rows.len() as u64;
+        Ok(out)
+    };
+    let of = (OpenOf::Calendar, calendar_id);
+    rewrite_open(db, of, now, BATCH, rebase_batch, |_| {}).await
+}
+
+/// Reads the open tickets `of` a tier or calendar `batch` at a time in ticket order, has `rebase_batch`
+/// compute their rewrite and writes it; returns how many tickets there were. Each batch is a
+/// transaction of its own with its rows locked (on PostgreSQL). The next batch is read while
+/// the last is written, on a second connection, so the database reads and writes at once
+/// (SQLite has one writer: there the read waits for the write's commit, as before).
+/// `progress` is called with the count done after each batch is committed.
+async fn rewrite_open(
+    db: &Db,
+    (of, key): (OpenOf, &str),
+    now: i64,
+    batch: i64,
+    mut rebase_batch: impl FnMut(&[OpenRow]) -> Result<Vec<Rebased>, sqlx::Error>,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, sqlx::Error> {
+    let (mut after, mut done) = (String::new(), 0u64);
+    let mut pending: Option<(Tx, Vec<Rebased>, u64)> = None;
+    loop {
+        let read = async {
+            let mut tx = db.begin().await?;
+            let rows =
+                ticket_store::open_where(&mut tx, db.backend(), of, key, &after, batch.max(1))
+                    .await?;
+            Ok::<_, sqlx::Error>((tx, rows))
+        };
+        let write = async {
+            let Some((mut tx, out, n)) = pending.take() else {
+                return Ok(None);
+            };
+            ticket_store::update_many(&mut tx, db.backend(), &out, now).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Some(n))
+        };
+        let ((tx, rows), written) = tokio::try_join!(read, write)?;
+        if let Some(n) = written {
+            done += n;
+            progress(done);
+        }
+        let Some(last) = rows.last() else {
+            return Ok(done);
+        };
+        after = last.ticket_id.clone();
+        pending = Some((tx, rebase_batch(&rows)?, rows.len() as u64));
     }
-    Ok(done)
 }

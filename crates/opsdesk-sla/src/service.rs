@@ -382,7 +382,7 @@ pub async fn apply_to_open(
     tier_id: &str,
     now: i64,
 ) -> Result<u64, AppError> {
-    let n = crate::apply::apply_tier(db, tier_id, now, |_| {}).await?;
+    let n = crate::apply::apply_tier(db, tier_id, now, crate::apply::BATCH, |_| {}).await?;
     record_applied(db, actor, tier_id, n).await?;
     Ok(n)
 }

@@ -251,18 +251,6 @@ pub struct OpenRow {
     pub deadlines: Deadlines,
 }
 
-/// Up to `limit` open (not resolved or closed) tickets served under `tier_id`, after `after` in
-/// ticket id order, locked for the policy change on PostgreSQL.
-pub async fn open_of_tier(
-    tx: &mut Tx,
-    backend: Backend,
-    tier_id: &str,
-    after: &str,
-    limit: i64,
-) -> Result<Vec<OpenRow>, sqlx::Error> {
-    open_where(tx, backend, OpenOf::Tier, tier_id, after, limit).await
-}
-
 /// Which open tickets a policy change reaches.
 #[derive(Clone, Copy)]
 pub enum OpenOf {
@@ -270,7 +258,9 @@ pub enum OpenOf {
     Calendar,
 }
 
-/// [`open_of_tier`], or the open tickets counting in a calendar.
+/// Up to `limit` open (not resolved or closed) tickets served under a tier or counting in a
+/// calendar (`key`), after `after` in ticket id order, locked for the policy change on
+/// PostgreSQL.
 pub async fn open_where(
     tx: &mut Tx,
     backend: Backend,

@@ -164,6 +164,11 @@ pub enum SlaCommand {
 pub struct SlaApplyArgs {
     /// The tier's name or id.
     pub tier: String,
+    /// Tickets per transaction: each batch's tickets are locked until it is written, so a
+    /// smaller batch holds fewer at a time on a busy desk (and takes a little longer).
+    #[arg(long, default_value_t = opsdesk_sla::apply::BATCH, value_name = "TICKETS",
+          value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub batch: i64,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

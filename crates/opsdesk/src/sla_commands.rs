@@ -38,7 +38,8 @@ async fn apply(config: &Config, args: &SlaApplyArgs) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let now = now_ms();
-    let n = opsdesk_sla::apply::apply_tier(&db, &id, now, |n| pb.set_position(n)).await?;
+    let n =
+        opsdesk_sla::apply::apply_tier(&db, &id, now, args.batch, |n| pb.set_position(n)).await?;
     let took = started.elapsed().as_secs_f64();
     pb.finish_and_clear();
     opsdesk_sla::service::record_applied(&db, &Actor::cli(), &id, n)

@@ -92,13 +92,46 @@ async fn seeded_tickets_have_settled_clocks_and_tiers_apply_in_bulk(backend: Bac
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(open > 1_000, "{open}");
+    // A changed warning share reaches every open ticket, in many small batches (the next
+    // batch is read while the last is written), and no resolved or closed one.
+    sqlx::query("UPDATE sla_tiers SET warn_percent = 60 WHERE id = $1")
+        .bind(&community)
+        .execute(db.write())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let warned_at = |open: bool| {
+        let states = if open { "NOT IN" } else { "IN" };
+        format!(
+            "SELECT COUNT(*) FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
+             WHERE s.tier_id = $1 AND s.warn_percent = 60 \
+             AND t.state {states} ('resolved', 'closed')"
+        )
+    };
     let applied = json_of(&opsdesk(
         d,
         &url,
-        &["sla", "apply", "community", "--json"],
+        &["sla", "apply", "community", "--batch", "97", "--json"],
         None,
     ));
     assert_eq!(applied["tickets"], open, "{applied}");
+    for (open_ones, expected) in [(true, open), (false, 0)] {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(warned_at(open_ones)))
+            .bind(&community)
+            .fetch_one(db.read())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n, expected, "open: {open_ones}");
+    }
+    let refused = opsdesk(
+        d,
+        &url,
+        &["sla", "apply", "community", "--batch", "0"],
+        None,
+    );
+    assert!(
+        !refused.status.success(),
+        "a batch of no tickets is refused"
+    );
     let actions = opsdesk_core::audit::store::list(&db, &Default::default(), 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
