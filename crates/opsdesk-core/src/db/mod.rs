@@ -260,6 +260,7 @@ async fn sqlite_pool(url: &DatabaseUrl, max: u32) -> anyhow::Result<AnyPool> {
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
                 Ok(())
             })
         })
