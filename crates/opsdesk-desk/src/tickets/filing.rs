@@ -7,7 +7,7 @@ use opsdesk_core::accounts::model::{DisplayName, EmailAddress};
 use opsdesk_core::audit::{self, Actor};
 use opsdesk_core::clock::{new_id, now_ms};
 use opsdesk_core::config::MailConfig;
-use opsdesk_core::db::{Db, Pipeline, Tx};
+use opsdesk_core::db::{Backend, Db, Pipeline, Tx};
 use opsdesk_core::error::{AppError, Fields};
 
 use super::input::NewTicket;
@@ -229,9 +229,9 @@ impl Owned {
 }
 
 /// Writes a checked new ticket in `tx`. Lock order for every ticket write: counter or ticket
-/// row first, the audit head last. Three round trips to the database whatever the ticket holds
-/// (four with files): the statements go in pipelines (see [`Pipeline`]), which on SQLite's one
-/// writer connection is what makes intake fast.
+/// row first, the audit head last. Two round trips to the database on SQLite whatever the
+/// ticket holds, three on PostgreSQL (one more with files): the statements go in pipelines
+/// (see [`Pipeline`]), which on SQLite's one writer connection is what makes intake fast.
 pub async fn write_new(
     tx: &mut Tx,
     db: &Db,
@@ -241,16 +241,28 @@ pub async fn write_new(
     now: i64,
 ) -> Result<Filed, AppError> {
     let backend = db.backend();
+    let by_requester = f.by_staff.filter(|u| u.email.eq_ignore_ascii_case(f.email));
+    let kind = match by_requester {
+        Some(_) => MessageKind::Reply,
+        None => MessageKind::Customer,
+    };
+    let security = f.security || f.category.is_some_and(|c| c.security);
+    let ack = f.acknowledge && mail.acknowledge && kind == MessageKind::Customer;
+    // On SQLite's one writer connection, where each round trip is the cost, the audit head and
+    // the acknowledgement's settings are read with the number (two round trips in all). On
+    // PostgreSQL the head is locked as late as possible, as it serializes every audit write;
+    // with files, after they are kept.
+    let early = backend == Backend::Sqlite && f.files.is_none();
     // The number, the requester's account and the tier they file under.
     let mut p = Pipeline::new();
     store::push_next_number(&mut p);
     let fresh = store::push_requester(&mut p, f.email, f.name, now);
     super::sla::push_tier(&mut p, f.email, f.priority);
-    let rows = p.rows(tx).await?;
-    let number = store::number_from(&rows[0])?;
-    let (requester_id, org_id, new_account) = store::requester_from(&rows[1], &fresh)?;
+    let head_at = early.then(|| push_head_and_letter(&mut p, backend, ack, security));
+    let first = p.rows(tx).await?;
+    let number = store::number_from(&first[0])?;
+    let (requester_id, org_id, new_account) = store::requester_from(&first[1], &fresh)?;
     let id = new_id();
-    let security = f.security || f.category.is_some_and(|c| c.security);
     super::org_feed::opened(tx, org_id.as_deref(), security, number, f.subject, now).await?;
 
     // The ticket, its clocks, first message, search document and timeline; then the audit head
@@ -272,11 +284,8 @@ pub async fn write_new(
             now,
         },
     );
-    super::sla::push_opened(&mut p, &rows[2], &id, f.priority, now)?;
-    let (kind, author) = match f.by_staff {
-        Some(u) if u.email.eq_ignore_ascii_case(f.email) => (MessageKind::Reply, u.id.clone()),
-        _ => (MessageKind::Customer, requester_id.clone()),
-    };
+    super::sla::push_opened(&mut p, &first[2], &id, f.priority, now)?;
+    let author = by_requester.map_or_else(|| requester_id.clone(), |u| u.id.clone());
     let message_id = store::push_message(
         &mut p,
         &id,
@@ -306,18 +315,19 @@ pub async fn write_new(
         crate::uploads::keep(tx, blobs, &id, &message_id, files, now).await?;
         p = Pipeline::new();
     }
-    let head_at = p.len();
-    audit::store::push_head(&mut p, backend);
-    let ack = f.acknowledge && mail.acknowledge && kind == MessageKind::Customer;
-    let letter_at = p.len();
-    if ack {
-        mail_store::push_letter_settings(&mut p, ack_template(security));
-    }
-    let rows = p.rows(tx).await?;
+    // Then the audit head and the acknowledgement's settings, if not read already.
+    let (rows, head_at) = match head_at {
+        Some(at) => (first, at),
+        None => {
+            let at = push_head_and_letter(&mut p, backend, ack, security);
+            let rows = p.rows(tx).await?;
+            p = Pipeline::new();
+            (rows, at)
+        }
+    };
 
     // The audit records and the acknowledgement.
     let mut chain = audit::store::Chain::from_rows(&rows[head_at])?;
-    let mut p = Pipeline::new();
     if new_account {
         chain.append(
             &mut p,
@@ -334,7 +344,7 @@ pub async fn write_new(
     );
     chain.finish(&mut p);
     if ack {
-        let settings = mail_store::letter_settings_from(&rows[letter_at])?;
+        let settings = mail_store::letter_settings_from(&rows[head_at + 1])?;
         stage_acknowledgement(&mut p, mail, settings, &id, number, f, security, None, now);
     }
     p.execute(tx).await?;
@@ -347,6 +357,17 @@ pub async fn write_new(
         requester_id,
         security,
     })
+}
+
+/// Pushes the audit head's read (locked on PostgreSQL) and, with `ack`, the acknowledgement's
+/// settings right after it; returns the head's index in the pipeline.
+fn push_head_and_letter(p: &mut Pipeline, backend: Backend, ack: bool, security: bool) -> usize {
+    let at = p.len();
+    audit::store::push_head(p, backend);
+    if ack {
+        mail_store::push_letter_settings(p, ack_template(security));
+    }
+    at
 }
 
 /// The acknowledgement's template: its own for security reports.
