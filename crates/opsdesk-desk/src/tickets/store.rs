@@ -80,8 +80,12 @@ macro_rules! inbox_columns {
     };
 }
 
-pub(super) const INBOX_SELECT: &str =
-    concat!(inbox_columns!(), sla_columns!(), " FROM tickets t", sla_join!());
+pub(super) const INBOX_SELECT: &str = concat!(
+    inbox_columns!(),
+    sla_columns!(),
+    " FROM tickets t",
+    sla_join!()
+);
 pub(super) const INBOX_SELECT_FTS: &str = concat!(
     inbox_columns!(),
     sla_columns!(),

@@ -129,10 +129,17 @@ pub async fn deliver(
     let Some(p) = store::pending(db, id).await? else {
         return Ok(());
     };
-    if p.state == "sent" || p.state == "failed" {
+    if matches!(p.state.as_str(), "sent" | "failed" | "superseded") {
         return Ok(());
     }
     let now = now_ms();
+    // Each channel hears of a check's changes in order: one overtaken by a later change already
+    // sent there (while it waited on retries) is not sent at all.
+    if store::superseded(db, &p).await? {
+        let why = "a later change of this check was already sent on this channel";
+        store::mark(db, id, "superseded", Some(why), now).await?;
+        return Ok(());
+    }
     let (Some(subject), Some(channel)) = (
         subject(db, &p.check_id).await?,
         store::channel(db, &p.channel_id).await?,

@@ -151,6 +151,22 @@ pub async fn mark(
     Ok(())
 }
 
+/// Whether a later notification of the same check was already sent on the same channel: then
+/// this one is old news (it waited on retries), and sending it now would tell the channel of a
+/// state that has passed — a stale "down" after the "up". Ids are time-ordered UUIDv7s.
+pub async fn superseded(db: &Db, p: &Pending) -> Result<bool, sqlx::Error> {
+    let later = sqlx::query(
+        "SELECT id FROM alert_notifications WHERE check_id = $1 AND channel_id = $2 \
+         AND id > $3 AND state = 'sent' LIMIT 1",
+    )
+    .bind(&p.check_id)
+    .bind(&p.channel_id)
+    .bind(&p.id)
+    .fetch_optional(db.read())
+    .await?;
+    Ok(later.is_some())
+}
+
 pub async fn mark_mailed(
     tx: &mut Tx,
     id: &str,

@@ -5,6 +5,7 @@ mod helpers;
 mod procs;
 
 mod accounts;
+mod alert_order;
 mod api;
 mod audit;
 mod bad_input;
