@@ -9,7 +9,7 @@ use crate::deadlines::{TargetsMs, deadlines, rebase, retarget};
 use crate::hours::BusinessHours;
 use crate::ticket::{decode, hours_of, targets_ms};
 use crate::ticket_store::{self, OpenOf, OpenRow, Rebased};
-use opsdesk_core::db::{Db, Tx};
+use opsdesk_core::db::{Backend, Db, Tx};
 
 /// Tickets read and written per transaction, unless the caller says otherwise.
 pub const BATCH: i64 = 5_000;
@@ -153,11 +153,13 @@ pub async fn apply_calendar(
     rewrite_open(db, of, now, BATCH, rebase_batch, |_| {}).await
 }
 
-/// Reads the open tickets `of` a tier or calendar `batch` at a time in ticket order, has `rebase_batch`
-/// compute their rewrite and writes it; returns how many tickets there were. Each batch is a
-/// transaction of its own with its rows locked (on PostgreSQL). The next batch is read while
-/// the last is written, on a second connection, so the database reads and writes at once
-/// (SQLite has one writer: there the read waits for the write's commit, as before).
+/// Reads the open tickets `of` a tier or calendar `batch` at a time in ticket order, has
+/// `rebase_batch` compute their rewrite and writes it; returns how many tickets there were.
+/// Each batch is a transaction of its own with its rows locked (on PostgreSQL). On PostgreSQL
+/// the next batch is read while the last is written, on a second connection, so the database
+/// reads and writes at once; a write once started always runs to its commit or its own error.
+/// SQLite has one writer connection: there the write goes first and the read after it, so other
+/// writers wait behind one batch, not two.
 /// `progress` is called with the count done after each batch is committed.
 async fn rewrite_open(
     db: &Db,
@@ -185,7 +187,15 @@ async fn rewrite_open(
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(n))
         };
-        let ((tx, rows), written) = tokio::try_join!(read, write)?;
+        let (written, read) = match db.backend() {
+            Backend::Postgres => tokio::join!(write, read),
+            Backend::Sqlite => {
+                let written = write.await?;
+                (Ok(written), read.await)
+            }
+        };
+        let written = written?;
+        let (tx, rows) = read?;
         if let Some(n) = written {
             done += n;
             progress(done);

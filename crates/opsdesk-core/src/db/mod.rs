@@ -84,9 +84,9 @@ impl Db {
         {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let write = sqlite_pool(url, 1).await?;
+        let write = sqlite_pool(url, true).await?;
         // WAL must be on before readers open the file.
-        let read = sqlite_pool(url, 8).await?;
+        let read = sqlite_pool(url, false).await?;
         Ok(Db {
             backend: Backend::Sqlite,
             read,
@@ -249,18 +249,23 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
-async fn sqlite_pool(url: &DatabaseUrl, max: u32) -> anyhow::Result<AnyPool> {
+/// The one writer connection, or the readers' pool.
+async fn sqlite_pool(url: &DatabaseUrl, writer: bool) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
-        .max_connections(max)
+        .max_connections(if writer { 1 } else { 8 })
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA synchronous = FULL").await?;
-                conn.execute("PRAGMA temp_store = MEMORY").await?;
+                if writer {
+                    // The writer's savepoint journals (one per group-commit body) stay off the
+                    // file system; readers keep big sorts and temporary indexes on disk.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
+                }
                 Ok(())
             })
         })

@@ -229,8 +229,9 @@ impl Owned {
 }
 
 /// Writes a checked new ticket in `tx`. Lock order for every ticket write: counter or ticket
-/// row first, the audit head last. Two round trips to the database on SQLite whatever the
-/// ticket holds, three on PostgreSQL (one more with files): the statements go in pipelines
+/// row first, the audit head last. Two round trips to the database on SQLite, three on
+/// PostgreSQL (one more with files, one or two more when the requester's organization has a
+/// webhook): the statements go in pipelines
 /// (see [`Pipeline`]), which on SQLite's one writer connection is what makes intake fast.
 pub async fn write_new(
     tx: &mut Tx,
