@@ -128,17 +128,20 @@ async fn main() -> anyhow::Result<()> {
         if w.needs_seed() && seeded.is_none() {
             seeded = Some(seed(&mut srv, &args).await?);
         }
+        srv.wait_for_quiet().await?;
         runs.push(load::run(&srv.base, w, args.connections, duration, &auth).await?);
     }
     let sla_figures = if run_sla {
         if seeded.is_none() {
             seeded = Some(seed(&mut srv, &args).await?);
         }
+        srv.wait_for_quiet().await?;
         Some(sla::measure(&srv, &auth.token).await?)
     } else {
         None
     };
     let check_figures = if run_checks {
+        srv.wait_for_quiet().await?;
         Some(monitors::measure(&srv, &auth.token, args.monitors, args.monitor_interval).await?)
     } else {
         None

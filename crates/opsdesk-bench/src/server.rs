@@ -105,7 +105,50 @@ async fn spawn(
     Ok((child, base, started.elapsed()))
 }
 
+/// From the server's metrics: its queued jobs, and how long the oldest due one has waited (s).
+async fn job_queue(client: &reqwest::Client, base: &str) -> anyhow::Result<(f64, f64)> {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    Ok((
+        gauge("opsdesk_jobs_queued"),
+        gauge("opsdesk_jobs_lag_seconds"),
+    ))
+}
+
 impl Server {
+    /// Waits (two minutes at most) for the server's job queue to drain, so a figure does not
+    /// depend on the workloads run before it: the intake workloads leave thousands of
+    /// acknowledgements queued, and while the server works them off its writer is busy (and
+    /// SQLite's write lock held against the commands the `sla` figures time).
+    pub async fn wait_for_quiet(&self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        // Quiet: no job that is due waits (jobs retried later or scheduled ahead may stay).
+        let (first, mut lag) = job_queue(&client, &self.base).await?;
+        let mut queued = first;
+        while lag > 0.0 && started.elapsed() < Duration::from_secs(120) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            (queued, lag) = job_queue(&client, &self.base).await?;
+        }
+        if started.elapsed() > Duration::from_secs(1) {
+            eprintln!(
+                "waited {:.1} s for {first:.0} queued jobs to drain ({queued:.0} left, the oldest due waiting {lag:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
     /// Starts the server on a fresh SQLite database, or on `database_url` (which should name an
     /// empty PostgreSQL database). With `keep`, the data directory is that one and survives the
     /// run, so a seeded desk can be measured again without seeding it again.
