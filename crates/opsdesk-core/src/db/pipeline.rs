@@ -134,12 +134,12 @@ impl Pipeline {
         }
         let conn: &mut sqlx::AnyConnection = tx;
         if conn.backend_name() == "SQLite" {
-            let (sql, all) = combine(&self.stmts);
-            let query = sqlx::query_with(AssertSqlSafe(sql), arguments(&all)?);
+            let (sql, all) = combine(self.stmts);
+            let query = sqlx::query_with(AssertSqlSafe(sql), arguments(all)?);
             collect(conn.fetch_many(query), &mut out).await?;
         } else {
-            for s in &self.stmts {
-                let query = sqlx::query_with(s.sql, arguments(&s.args)?);
+            for s in self.stmts {
+                let query = sqlx::query_with(s.sql, arguments(s.args)?);
                 collect(conn.fetch_many(query), &mut out).await?;
             }
         }
@@ -180,12 +180,13 @@ async fn collect(
     Ok(())
 }
 
-fn arguments(values: &[Arg]) -> Result<AnyArguments, sqlx::Error> {
+/// The values as sqlx arguments (moved: a ticket's body is not copied again).
+fn arguments(values: Vec<Arg>) -> Result<AnyArguments, sqlx::Error> {
     let mut args = AnyArguments::default();
     for v in values {
         match v {
-            Arg::Int(i) => args.add(*i),
-            Arg::Text(s) => args.add(s.clone()),
+            Arg::Int(i) => args.add(i),
+            Arg::Text(s) => args.add(s),
             Arg::NullInt => args.add(None::<i64>),
             Arg::NullText => args.add(None::<String>),
         }
@@ -196,7 +197,7 @@ fn arguments(values: &[Arg]) -> Result<AnyArguments, sqlx::Error> {
 
 /// The statements as one string, each one's `$k` renumbered after the arguments before it, and
 /// all their arguments in order.
-fn combine(stmts: &[Stmt]) -> (String, Vec<Arg>) {
+fn combine(stmts: Vec<Stmt>) -> (String, Vec<Arg>) {
     let mut sql = String::new();
     let mut args = Vec::new();
     for s in stmts {
@@ -204,7 +205,7 @@ fn combine(stmts: &[Stmt]) -> (String, Vec<Arg>) {
             sql.push_str(";\n");
         }
         sql.push_str(&shift_params(s.sql, args.len()));
-        args.extend(s.args.iter().cloned());
+        args.extend(s.args);
     }
     (sql, args)
 }
@@ -268,7 +269,7 @@ mod tests {
         p.push("UPDATE b SET c = $2 WHERE d = $1")
             .bind(None::<&str>)
             .bind(7_i64);
-        let (sql, args) = combine(&p.stmts);
+        let (sql, args) = combine(p.stmts);
         assert_eq!(
             sql,
             "INSERT INTO a VALUES ($1, $2);\nUPDATE b SET c = $4 WHERE d = $3"

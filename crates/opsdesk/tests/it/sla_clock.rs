@@ -80,6 +80,12 @@ impl Api {
     }
 }
 
+/// Moves the server's clock to `now` and waits for its own SLA sweep to run there.
+async fn sweep_at(clock: &Clock, db: &opsdesk_core::db::Db, now: i64) {
+    clock.set(now);
+    sweep_ran(db, now).await;
+}
+
 /// Waits until the server's own SLA sweep has run at the clock's current minute `now`.
 async fn sweep_ran(db: &opsdesk_core::db::Db, now: i64) {
     let key = format!("sla.sweep:{}", now / MIN);
@@ -217,13 +223,10 @@ async fn a_whole_ticket_life_under_a_simulated_clock(backend: Backend) {
     assert_eq!(sla["next_response"]["state"], "not_started");
 
     // 14:59: nothing is due. 15:30: the server's sweep warns of the first response, once.
-    clock.set(at(0, 14, 59));
-    sweep_ran(&db, at(0, 14, 59)).await;
+    sweep_at(&clock, &db, at(0, 14, 59)).await;
     assert!(hooks(&got).is_empty(), "{:?}", hooks(&got));
-    clock.set(at(0, 15, 30));
-    sweep_ran(&db, at(0, 15, 30)).await;
-    clock.set(at(0, 15, 31));
-    sweep_ran(&db, at(0, 15, 31)).await;
+    sweep_at(&clock, &db, at(0, 15, 30)).await;
+    sweep_at(&clock, &db, at(0, 15, 31)).await;
     delivered(&db).await;
     let posted = hooks(&got);
     assert_eq!(posted.len(), 1, "{posted:?}");
@@ -255,8 +258,7 @@ async fn a_whole_ticket_life_under_a_simulated_clock(backend: Backend) {
 
     // Overnight and on Tuesday morning the clocks stand still: the sweeps announce nothing.
     for now in [at(0, 17, 0), at(0, 23, 0), at(1, 9, 59)] {
-        clock.set(now);
-        sweep_ran(&db, now).await;
+        sweep_at(&clock, &db, now).await;
     }
     delivered(&db).await;
     assert_eq!(hooks(&got).len(), 1, "{:?}", hooks(&got));
@@ -279,12 +281,10 @@ async fn a_whole_ticket_life_under_a_simulated_clock(backend: Backend) {
     assert_eq!(sla["resolution"]["due_at"], at(7, 11, 0), "{sla}");
 
     // Wednesday 13:59 nothing; 14:30 the next-response warning.
-    clock.set(at(2, 13, 59));
-    sweep_ran(&db, at(2, 13, 59)).await;
+    sweep_at(&clock, &db, at(2, 13, 59)).await;
     delivered(&db).await;
     assert_eq!(hooks(&got).len(), 1, "{:?}", hooks(&got));
-    clock.set(at(2, 14, 30));
-    sweep_ran(&db, at(2, 14, 30)).await;
+    sweep_at(&clock, &db, at(2, 14, 30)).await;
     delivered(&db).await;
     let posted = hooks(&got);
     assert_eq!(posted.len(), 2, "{posted:?}");
@@ -331,8 +331,7 @@ async fn a_whole_ticket_life_under_a_simulated_clock(backend: Backend) {
 
     // A week later every deadline has passed; nothing more is announced.
     for now in [at(3, 10, 1), at(7, 11, 1), at(8, 10, 0)] {
-        clock.set(now);
-        sweep_ran(&db, now).await;
+        sweep_at(&clock, &db, now).await;
     }
     delivered(&db).await;
 
