@@ -53,6 +53,11 @@ pub struct MonitoringConfig {
     /// Networks they may not, even when allowed (default: link-local, where cloud metadata
     /// services such as 169.254.169.254 live). Add your internal ranges to keep monitors off them.
     pub denied_targets: Vec<String>,
+    /// Run HTTP monitors on their intervals (on the leading instance). Off: monitors are kept
+    /// and run only when asked (`opsdesk monitors run NAME`) — for a staging copy restored
+    /// from production's backup, which should neither probe production's targets nor page its
+    /// on-call.
+    pub schedule: bool,
     /// Monitor runs in flight at once.
     pub concurrency: usize,
     /// Days of individual monitor results kept (daily uptime is kept for good).
@@ -73,6 +78,7 @@ impl Default for MonitoringConfig {
                 "fe80::/10".into(),
                 "fd00:ec2::254/128".into(),
             ],
+            schedule: true,
             concurrency: 64,
             results_days: 14,
             reminder_hours: 0,

@@ -110,23 +110,26 @@ pub fn background(
     shutdown: &tokio::sync::watch::Sender<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let clients = Arc::new(uptime::runner::Clients::new(target_policy(config)?));
-    Ok(vec![
-        tokio::spawn(heartbeats::sweep::run(
-            db.clone(),
-            leadership.clone(),
-            Duration::from_secs(1),
-            config.monitoring.reminder_hours,
-            shutdown.subscribe(),
-        )),
-        tokio::spawn(uptime::scheduler::run(
+    let mut tasks = vec![tokio::spawn(heartbeats::sweep::run(
+        db.clone(),
+        leadership.clone(),
+        Duration::from_secs(1),
+        config.monitoring.reminder_hours,
+        shutdown.subscribe(),
+    ))];
+    if config.monitoring.schedule {
+        tasks.push(tokio::spawn(uptime::scheduler::run(
             db.clone(),
             leadership.clone(),
             clients,
             config.monitoring.concurrency,
             config.monitoring.results_days,
             shutdown.subscribe(),
-        )),
-    ])
+        )));
+    } else {
+        tracing::info!("monitors are not scheduled ([monitoring] schedule = false)");
+    }
+    Ok(tasks)
 }
 
 /// The monitoring metrics' help texts.

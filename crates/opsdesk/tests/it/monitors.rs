@@ -171,6 +171,8 @@ async fn ops(backend: Backend) -> Ops {
     let app = spawn_with(backend, |c| {
         // 127.0.0.2 stands for a network the team keeps monitors off.
         c.monitoring.denied_targets.push("127.0.0.2/32".into());
+        // The tests run monitors themselves; the app's own scheduler would race them.
+        c.monitoring.schedule = false;
     })
     .await;
     app.setup().await;
@@ -418,6 +420,30 @@ async fn monitors_judge_answers_by_their_conditions(backend: Backend) {
     let runs = r.json();
     assert_eq!(runs.as_array().map(Vec::len), Some(2));
     assert_eq!(runs[0]["failed_step"], "step 1");
+
+    // With `[monitoring] schedule = false` a due monitor waits to be asked: resuming makes it due
+    // now, and the scheduler (ticking every 200 ms when on) leaves it alone.
+    for action in ["pause", "resume"] {
+        let r = o
+            .app
+            .post_json_with_token(
+                &format!("/api/monitors/{failing}/{action}"),
+                &o.token,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{action}: {}", r.text);
+    }
+    let due = o.get(&failing).await["next_run"]
+        .as_i64()
+        .unwrap_or(i64::MAX);
+    assert!(due <= opsdesk_core::clock::now_ms());
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let r = o
+        .app
+        .get_with_token(&format!("/api/monitors/{failing}/results"), &o.token)
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(2), "not run");
 }
 
 async fn flows_carry_cookies_and_captured_tokens(backend: Backend) {
