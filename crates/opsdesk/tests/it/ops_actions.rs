@@ -730,7 +730,7 @@ async fn ops_runs_fail_time_out_redact_and_bound_their_output(backend: Backend) 
         run(json!({"action": "show-logs", "params": {"app": "hang"}, "ticket": ticket})).await;
     assert_eq!(hung["state"], "timed_out", "{hung}");
     assert!(
-        started.elapsed() < Duration::from_secs(8),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );

@@ -44,10 +44,14 @@ async fn seeded_tickets_have_settled_clocks_and_tiers_apply_in_bulk(backend: Bac
         None,
     ));
     assert_eq!(now["due"], 0, "{now}");
+    // Both looks ahead are from one instant: the apply between them takes seconds.
+    let at = opsdesk_core::clock::now_ms().to_string();
     let ahead = json_of(&opsdesk(
         d,
         &url,
-        &["sla", "due", "--within", "96", "--limit", "50", "--json"],
+        &[
+            "sla", "due", "--within", "96", "--limit", "50", "--at-ms", &at, "--json",
+        ],
         None,
     ));
     let due = ahead["due"].as_i64().unwrap_or_default();
@@ -71,7 +75,9 @@ async fn seeded_tickets_have_settled_clocks_and_tiers_apply_in_bulk(backend: Bac
     let again = json_of(&opsdesk(
         d,
         &url,
-        &["sla", "due", "--within", "96", "--limit", "50", "--json"],
+        &[
+            "sla", "due", "--within", "96", "--limit", "50", "--at-ms", &at, "--json",
+        ],
         None,
     ));
     assert_eq!(

@@ -57,7 +57,8 @@ pub async fn receiver() -> (String, Received) {
 
 /// The webhook bodies received so far (waits briefly for `at_least`).
 pub async fn posted(got: &Received, at_least: usize) -> Vec<Value> {
-    for _ in 0..50 {
+    // Up to 20 s: a loaded two-core machine can be slow to deliver.
+    for _ in 0..200 {
         let now = got.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if now.len() >= at_least {
             return now;
