@@ -18,6 +18,7 @@ mod sla;
 mod load;
 mod raw;
 mod server;
+mod smtp_sink;
 
 use std::time::Duration;
 
@@ -124,12 +125,18 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let mut runs: Vec<Run> = vec![ceiling.clone()];
     let mut seeded = None;
+    // How the acknowledgements an intake workload queued were worked off after it.
+    let mut drains: Vec<(Workload, f64, server::Drain)> = Vec::new();
     for w in selected.into_iter().filter(|w| *w != Workload::Ceiling) {
         if w.needs_seed() && seeded.is_none() {
             seeded = Some(seed(&mut srv, &args).await?);
         }
         srv.wait_for_quiet().await?;
-        runs.push(load::run(&srv.base, w, args.connections, duration, &auth).await?);
+        let run = load::run(&srv.base, w, args.connections, duration, &auth).await?;
+        if matches!(w, Workload::Tickets | Workload::Email) {
+            drains.push((w, run.rps, srv.wait_for_quiet().await?));
+        }
+        runs.push(run);
     }
     let sla_figures = if run_sla {
         if seeded.is_none() {
@@ -191,6 +198,23 @@ async fn main() -> anyhow::Result<()> {
             r.p99_ms,
             r.errors,
             ratio
+        );
+    }
+    if !drains.is_empty() {
+        println!();
+    }
+    for (w, intake, d) in &drains {
+        let rate = d.jobs_per_second();
+        println!(
+            "jobs after {:<7} {:>8.0} jobs/s  {:.0} jobs ({} mails over {} SMTP connections) in {:.1} s   target ≥ 0.50 × its intake ({:.0}/s): {}",
+            w.name(),
+            rate,
+            d.jobs,
+            d.mails,
+            d.connections,
+            d.seconds,
+            intake,
+            verdict(rate >= 0.5 * intake, "")
         );
     }
     if let Some(f) = &sla_figures {

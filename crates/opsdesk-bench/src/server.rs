@@ -33,6 +33,9 @@ pub struct Server {
     binary: PathBuf,
     dir: DataDir,
     database_url: Option<String>,
+    /// The SMTP sink the server sends its mail to.
+    smtp: std::sync::Arc<crate::smtp_sink::Counts>,
+    smtp_port: u16,
 }
 
 /// Where the server keeps its data: a throwaway directory, or one kept between runs.
@@ -62,6 +65,7 @@ async fn spawn(
     binary: &Path,
     dir: &DataDir,
     database_url: Option<&str>,
+    smtp_port: u16,
 ) -> anyhow::Result<(Child, String, Duration)> {
     let port = free_port()?;
     let log = std::fs::File::create(dir.path().join("server.log"))?;
@@ -78,6 +82,10 @@ async fn spawn(
         .env("OPSDESK_LIMITS__LOGIN_PER_MINUTE", "100000000")
         .env("OPSDESK_LIMITS__FORMS_PER_MINUTE", "100000000")
         .env("OPSDESK_LOCKOUT__MAX_FAILURES_PER_IP", "100000000")
+        .env(
+            "OPSDESK_MAIL__SMTP_URL",
+            format!("smtp://127.0.0.1:{smtp_port}"),
+        )
         .env("RUST_LOG", "warn")
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -105,8 +113,9 @@ async fn spawn(
     Ok((child, base, started.elapsed()))
 }
 
-/// From the server's metrics: its queued jobs, and how long the oldest due one has waited (s).
-async fn job_queue(client: &reqwest::Client, base: &str) -> anyhow::Result<(f64, f64)> {
+/// From the server's metrics: its queued jobs, how long the oldest due one has waited (s), and
+/// how many jobs it has finished.
+async fn job_queue(client: &reqwest::Client, base: &str) -> anyhow::Result<(f64, f64, f64)> {
     let text = client
         .get(format!("{base}/metrics"))
         .send()
@@ -119,34 +128,66 @@ async fn job_queue(client: &reqwest::Client, base: &str) -> anyhow::Result<(f64,
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0.0)
     };
+    let finished: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("opsdesk_jobs_finished_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.trim().parse::<f64>().ok())
+        .sum();
     Ok((
         gauge("opsdesk_jobs_queued"),
         gauge("opsdesk_jobs_lag_seconds"),
+        finished,
     ))
+}
+
+/// How a queue of jobs was worked off: jobs finished, mails the SMTP sink took (and over how
+/// many connections), in how long.
+#[derive(Clone, Copy, Debug)]
+pub struct Drain {
+    pub jobs: f64,
+    pub mails: u64,
+    pub connections: u64,
+    pub seconds: f64,
+}
+
+impl Drain {
+    pub fn jobs_per_second(&self) -> f64 {
+        self.jobs / self.seconds.max(0.001)
+    }
 }
 
 impl Server {
     /// Waits (two minutes at most) for the server's job queue to drain, so a figure does not
     /// depend on the workloads run before it: the intake workloads leave thousands of
     /// acknowledgements queued, and while the server works them off its writer is busy (and
-    /// SQLite's write lock held against the commands the `sla` figures time).
-    pub async fn wait_for_quiet(&self) -> anyhow::Result<()> {
+    /// SQLite's write lock held against the commands the `sla` figures time). Returns how the
+    /// queue was worked off.
+    pub async fn wait_for_quiet(&self) -> anyhow::Result<Drain> {
         let client = reqwest::Client::new();
         let started = std::time::Instant::now();
+        let (conns0, mails0) = self.smtp.get();
         // Quiet: no job that is due waits (jobs retried later or scheduled ahead may stay).
-        let (first, mut lag) = job_queue(&client, &self.base).await?;
-        let mut queued = first;
+        let (first, mut lag, done0) = job_queue(&client, &self.base).await?;
+        let (mut queued, mut done) = (first, done0);
         while lag > 0.0 && started.elapsed() < Duration::from_secs(120) {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            (queued, lag) = job_queue(&client, &self.base).await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            (queued, lag, done) = job_queue(&client, &self.base).await?;
         }
+        let (conns, mails) = self.smtp.get();
+        let drain = Drain {
+            jobs: done - done0,
+            mails: mails - mails0,
+            connections: conns - conns0,
+            seconds: started.elapsed().as_secs_f64(),
+        };
         if started.elapsed() > Duration::from_secs(1) {
             eprintln!(
-                "waited {:.1} s for {first:.0} queued jobs to drain ({queued:.0} left, the oldest due waiting {lag:.1} s)",
-                started.elapsed().as_secs_f64()
+                "waited {:.1} s for {first:.0} queued jobs to drain ({queued:.0} left, the oldest due waiting {lag:.1} s; {:.0} jobs/s)",
+                drain.seconds,
+                drain.jobs_per_second()
             );
         }
-        Ok(())
+        Ok(drain)
     }
 
     /// Starts the server on a fresh SQLite database, or on `database_url` (which should name an
@@ -164,7 +205,8 @@ impl Server {
             }
             None => DataDir::Temp(tempfile::tempdir()?),
         };
-        let (child, base, ready_after) = spawn(binary, &dir, database_url).await?;
+        let (smtp_port, smtp) = crate::smtp_sink::start().await?;
+        let (child, base, ready_after) = spawn(binary, &dir, database_url, smtp_port).await?;
         Ok(Server {
             child,
             base,
@@ -172,6 +214,8 @@ impl Server {
             binary: binary.to_path_buf(),
             dir,
             database_url: database_url.map(str::to_string),
+            smtp,
+            smtp_port,
         })
     }
 
@@ -181,7 +225,13 @@ impl Server {
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, base, _) = spawn(&self.binary, &self.dir, self.database_url.as_deref()).await?;
+        let (child, base, _) = spawn(
+            &self.binary,
+            &self.dir,
+            self.database_url.as_deref(),
+            self.smtp_port,
+        )
+        .await?;
         self.child = child;
         self.base = base;
         Ok(())

@@ -265,9 +265,11 @@ pub struct Lockout {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
-    /// Number of worker tasks; 0 disables background work (useful for tests that drain by hand).
+    /// Jobs this instance runs at once (up to 256): sending mail, webhooks, alerts, sweeps. They
+    /// wait mostly on other servers, so many run side by side. 0 disables background work
+    /// (useful for tests that drain by hand).
     pub workers: usize,
-    /// How often an idle worker looks for due jobs, in milliseconds.
+    /// How often an idle instance looks for due jobs, in milliseconds.
     pub poll_ms: u64,
     /// How often the leader queues periodic work (SLA sweep, check sweeps, pruning), in
     /// milliseconds. Each kind still runs at most once per its own period.
@@ -419,7 +421,7 @@ impl Default for Lockout {
 impl Default for JobsConfig {
     fn default() -> Self {
         JobsConfig {
-            workers: 2,
+            workers: 16,
             poll_ms: 500,
             schedule_ms: 30_000,
         }

@@ -154,12 +154,12 @@ impl App {
         let cfg = state.config.clone();
         let poll = Duration::from_millis(cfg.jobs.poll_ms.max(10));
         let mut tasks = Vec::new();
-        for _ in 0..cfg.jobs.workers {
-            tasks.push(tokio::spawn(
-                state.runner.clone().work(poll, shutdown_tx.subscribe()),
-            ));
-        }
         if cfg.jobs.workers > 0 {
+            tasks.push(tokio::spawn(state.runner.clone().work(
+                cfg.jobs.workers,
+                poll,
+                shutdown_tx.subscribe(),
+            )));
             tasks.push(tokio::spawn(jobs::run_scheduler(
                 state.db.clone(),
                 state.leadership.clone(),

@@ -64,26 +64,45 @@ pub struct Claimed {
 }
 
 const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2 \
-     WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
-                 ORDER BY run_at LIMIT 1) \
+     WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
+                  ORDER BY run_at LIMIT $4) \
      RETURNING id, kind, payload, attempts, max_attempts";
 const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2 \
-     WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
-                 ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+     WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
+                  ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, payload, attempts, max_attempts";
 
 /// Claims the oldest due job (or one whose lease ran out because its worker died).
-/// On PostgreSQL `SKIP LOCKED` lets many instances claim side by side; on SQLite the claim joins
-/// the group commit (one writer, so claims never race), like the job's completion.
 pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
+    Ok(claim_many(db, worker, lease_ms, 1)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// Claims up to `limit` of the oldest due jobs in one statement.
+/// On PostgreSQL `SKIP LOCKED` lets many instances claim side by side; on SQLite the claim joins
+/// the group commit (one writer, so claims never race), like the jobs' completions.
+pub async fn claim_many(
+    db: &Db,
+    worker: &str,
+    lease_ms: i64,
+    limit: usize,
+) -> Result<Vec<Claimed>, sqlx::Error> {
     let now = now_ms();
+    let limit = i64::try_from(limit.max(1)).unwrap_or(1);
     let rows = db
         .batched_query(
             db.backend().pick(CLAIM_SQLITE, CLAIM_POSTGRES),
-            vec![(now + lease_ms).into(), worker.into(), now.into()],
+            vec![
+                (now + lease_ms).into(),
+                worker.into(),
+                now.into(),
+                limit.into(),
+            ],
         )
         .await?;
-    rows.first()
+    rows.iter()
         .map(|r| {
             Ok(Claimed {
                 id: r.try_get("id")?,
@@ -93,7 +112,7 @@ pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claime
                 max_attempts: r.try_get("max_attempts")?,
             })
         })
-        .transpose()
+        .collect()
 }
 
 pub async fn complete(db: &Db, job: &Claimed, worker: &str) -> Result<(), sqlx::Error> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use tokio::sync::Semaphore;
 
 use super::rules::AfterFailure;
 use super::store::{self, Claimed};
@@ -117,16 +118,21 @@ impl Runner {
 
     /// Claims and runs one due job; `None` when nothing is due.
     pub async fn try_run_one(&self) -> Result<Option<Outcome>, sqlx::Error> {
-        let Some(job) = store::claim(&self.db, &self.worker_id, self.lease_ms).await? else {
-            return Ok(None);
-        };
+        match store::claim(&self.db, &self.worker_id, self.lease_ms).await? {
+            Some(job) => Ok(Some(self.execute(job).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs a claimed job and records how it went.
+    async fn execute(&self, job: Claimed) -> Result<Outcome, sqlx::Error> {
         let result = self.run(&job).await;
         let (id, kind) = (job.id.clone(), job.kind.clone());
         match result {
             Ok(()) => {
                 store::complete(&self.db, &job, &self.worker_id).await?;
                 metrics::counter!("opsdesk_jobs_finished_total", "kind" => kind.clone(), "outcome" => "done").increment(1);
-                Ok(Some(Outcome::Done { id, kind }))
+                Ok(Outcome::Done { id, kind })
             }
             Err(e) => {
                 let error = format!("{e:#}");
@@ -138,10 +144,10 @@ impl Runner {
                     "retry"
                 };
                 metrics::counter!("opsdesk_jobs_finished_total", "kind" => kind.clone(), "outcome" => outcome).increment(1);
-                Ok(Some(match next {
+                Ok(match next {
                     AfterFailure::Dead => Outcome::Dead { id, kind, error },
                     AfterFailure::RetryAt(_) => Outcome::Retrying { id, kind, error },
-                }))
+                })
             }
         }
     }
@@ -164,15 +170,52 @@ impl Runner {
         }
     }
 
-    /// Runs jobs until `shutdown` resolves, sleeping `poll` when the queue is empty.
-    pub async fn work(self, poll: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            let idle = match self.try_run_one().await {
-                Ok(Some(_)) => false,
-                Ok(None) => true,
+    /// Runs jobs until `shutdown` flips: up to `at_once` at a time, claiming as many due jobs as
+    /// there are free places in one statement, and sleeping `poll` when none is due. Jobs wait
+    /// mostly on other servers (SMTP, webhooks), so many run side by side; their writes share
+    /// group commits. On shutdown, the jobs in flight are finished first.
+    pub async fn work(
+        self,
+        at_once: usize,
+        poll: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let at_once = at_once.clamp(1, MAX_AT_ONCE);
+        let places = Arc::new(Semaphore::new(at_once));
+        while !*shutdown.borrow() {
+            let first = tokio::select! {
+                p = places.clone().acquire_owned() => p,
+                r = shutdown.changed() => match r {
+                    Ok(()) => continue,
+                    Err(_) => break,
+                },
+            };
+            let Ok(first) = first else { break };
+            let free = 1 + places.available_permits();
+            let idle = match store::claim_many(&self.db, &self.worker_id, self.lease_ms, free).await
+            {
+                Ok(jobs) if !jobs.is_empty() => {
+                    let mut permit = Some(first);
+                    for job in jobs {
+                        let Some(p) = permit
+                            .take()
+                            .or_else(|| places.clone().try_acquire_owned().ok())
+                        else {
+                            // Never: only this loop takes places. Should it happen, the job's
+                            // lease runs out and it is claimed again.
+                            break;
+                        };
+                        let runner = self.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = runner.execute(job).await {
+                                tracing::error!(error = %e, "cannot record a job's outcome");
+                            }
+                            drop(p);
+                        });
+                    }
+                    false
+                }
+                Ok(_) => true,
                 Err(e) => {
                     tracing::error!(error = %e, "job queue unavailable");
                     true
@@ -185,5 +228,9 @@ impl Runner {
                 }
             }
         }
+        let _ = places.acquire_many(at_once as u32).await;
     }
 }
+
+/// Jobs one instance runs at once, at most.
+pub const MAX_AT_ONCE: usize = 256;

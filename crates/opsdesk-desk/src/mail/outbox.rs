@@ -3,7 +3,7 @@
 //! the outbox with its Message-ID, and handed to the `mail.send` job, which delivers it over
 //! SMTP with retries. Nothing is sent for a change that did not commit.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use lettre::address::{Address as SmtpAddress, Envelope};
@@ -249,8 +249,9 @@ pub async fn queue_notice(
 
 /// Registers the delivery job with the mail configuration it needs.
 pub fn register(registry: &mut Registry, cfg: Arc<MailConfig>) {
+    let transport = Arc::new(Transport::default());
     registry.register(KIND_SEND, move |ctx| {
-        let cfg = cfg.clone();
+        let (cfg, transport) = (cfg.clone(), transport.clone());
         async move {
             let id = ctx
                 .payload
@@ -258,14 +259,41 @@ pub fn register(registry: &mut Registry, cfg: Arc<MailConfig>) {
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_string();
-            deliver(&ctx.db, &cfg, &id, ctx.attempt).await
+            deliver(&ctx.db, &cfg, &transport, &id, ctx.attempt).await
         }
     });
 }
 
+/// The outgoing mail server's client, built on first use and kept: its pool keeps connections
+/// open between messages, so a message costs its own dialogue only — not a new connection, the
+/// greeting and EHLO (nor, with TLS, a handshake) each time. A pooled connection is tested with
+/// NOOP before it is used again; a broken one is dropped.
+#[derive(Default)]
+pub struct Transport(OnceLock<Result<AsyncSmtpTransport<Tokio1Executor>, String>>);
+
+impl Transport {
+    fn get(&self, url: &str) -> Result<&AsyncSmtpTransport<Tokio1Executor>, Failure> {
+        self.0
+            .get_or_init(|| {
+                // The URL may hold a password: its parse error is described, never echoed.
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map(|b| b.timeout(Some(Duration::from_secs(30))).build())
+                    .map_err(|_| "the configured smtp_url is not a valid SMTP URL".to_string())
+            })
+            .as_ref()
+            .map_err(|e| Failure::Permanent(e.clone()))
+    }
+}
+
 /// Sends one outbox message. Temporary failures return an error so the queue retries with
 /// backoff; permanent ones (5xx) and the last attempt mark the message failed.
-pub async fn deliver(db: &Db, cfg: &MailConfig, id: &str, attempt: i64) -> anyhow::Result<()> {
+pub async fn deliver(
+    db: &Db,
+    cfg: &MailConfig,
+    transport: &Transport,
+    id: &str,
+    attempt: i64,
+) -> anyhow::Result<()> {
     let Some(p) = store::pending(db, id).await? else {
         return Ok(());
     };
@@ -283,7 +311,10 @@ pub async fn deliver(db: &Db, cfg: &MailConfig, id: &str, attempt: i64) -> anyho
         .await?;
         return Ok(());
     };
-    let result = send(url.expose(), &p).await;
+    let result = match transport.get(url.expose()) {
+        Ok(t) => send(t, &p).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => {
             store::mark_outbox(db, id, "sent", None, now_ms()).await?;
@@ -312,12 +343,10 @@ enum Failure {
     Temporary(String),
 }
 
-async fn send(url: &str, p: &store::Pending) -> Result<(), Failure> {
-    // The URL may hold a password: its parse error is described, never echoed.
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map_err(|_| Failure::Permanent("the configured smtp_url is not a valid SMTP URL".into()))?
-        .timeout(Some(Duration::from_secs(30)))
-        .build();
+async fn send(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    p: &store::Pending,
+) -> Result<(), Failure> {
     let from: SmtpAddress = p
         .sender
         .parse()

@@ -12,6 +12,7 @@ use crate::on_both;
 on_both!(
     jobs_exist_only_if_their_transaction_commits,
     concurrent_workers_run_each_job_once,
+    a_worker_runs_jobs_side_by_side_and_finishes_them_before_stopping,
     failing_jobs_back_off_then_die_and_can_be_retried,
     periodic_jobs_are_queued_once_per_interval
 );
@@ -95,6 +96,69 @@ async fn concurrent_workers_run_each_job_once(backend: Backend) {
         .filter(|a| *a == "audit.checkpoint")
         .count();
     assert_eq!(checkpoints, 40, "each job's effect happened exactly once");
+}
+
+/// `work` keeps up to its number of jobs in flight (claimed together), never more, and on
+/// shutdown finishes the ones it holds before it returns.
+async fn a_worker_runs_jobs_side_by_side_and_finishes_them_before_stopping(backend: Backend) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = spawn_app(backend).await;
+    let db = app.state.db.clone();
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut registry = opsdesk_core::jobs::Registry::default();
+    let (n, m) = (now.clone(), most.clone());
+    registry.register("test.wait", move |_| {
+        let (n, m) = (n.clone(), m.clone());
+        async move {
+            let here = n.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(here, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            n.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        }
+    });
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..20 {
+        enqueue(&mut tx, &NewJob::now("test.wait", json!(null)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let runner = opsdesk_core::jobs::Runner::new(db.clone(), registry, "side-by-side");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(runner.work(8, std::time::Duration::from_millis(20), stopped));
+    // Stop while a second round is in flight.
+    let done = || async {
+        opsdesk_core::jobs::store::attempts_by_kind(&db, "test.wait")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .filter(|j| j.1 == "done")
+            .count()
+    };
+    let mut waited = 0;
+    while done().await < 8 || now.load(Ordering::SeqCst) == 0 {
+        waited += 1;
+        assert!(waited < 400, "the first eight never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let _ = stop.send(true);
+    worker.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(now.load(Ordering::SeqCst), 0, "nothing left running");
+    let most = most.load(Ordering::SeqCst);
+    assert!((4..=8).contains(&most), "{most} jobs ran at once");
+    let jobs = opsdesk_core::jobs::store::attempts_by_kind(&db, "test.wait")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        jobs.iter().all(|j| j.1 != "running" && j.2 <= 1),
+        "what was claimed was finished, each once: {jobs:?}"
+    );
+    assert!(
+        jobs.iter().filter(|j| j.1 == "done").count() >= 9,
+        "{jobs:?}"
+    );
 }
 
 async fn failing_jobs_back_off_then_die_and_can_be_retried(backend: Backend) {
