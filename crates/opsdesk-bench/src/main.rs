@@ -11,6 +11,8 @@
 //! `inbox`, `search` and `sla` run against a desk seeded with `--seed-tickets` tickets
 //! (`opsdesk seed`). `sla` times the SLA sweep's search for due timers and applying a changed
 //! tier to its open tickets (through `opsdesk sla due/apply --json`).
+//! The server sends its mail to an SMTP sink in the bench; after `tickets` and `email` the bench
+//! times how the acknowledgements those queued are worked off.
 
 mod monitors;
 mod sla;
@@ -203,18 +205,21 @@ async fn main() -> anyhow::Result<()> {
     if !drains.is_empty() {
         println!();
     }
+    // A burst's acknowledgements are all sent within twelve times the burst (a minute after a
+    // five-second burst at full intake speed).
+    let within = 12.0 * duration.as_secs_f64();
     for (w, intake, d) in &drains {
-        let rate = d.jobs_per_second();
         println!(
-            "jobs after {:<7} {:>8.0} jobs/s  {:.0} jobs ({} mails over {} SMTP connections) in {:.1} s   target ≥ 0.50 × its intake ({:.0}/s): {}",
+            "jobs after {:<7} {:>8.0} jobs/s  {:.0} jobs ({} mails over {} SMTP connections) in {:.1} s after {:.0}/s for {} s   target drained < {within:.0} s: {}",
             w.name(),
-            rate,
+            d.jobs_per_second(),
             d.jobs,
             d.mails,
             d.connections,
             d.seconds,
             intake,
-            verdict(rate >= 0.5 * intake, "")
+            duration.as_secs(),
+            verdict(d.seconds < within, "")
         );
     }
     if let Some(f) = &sla_figures {
