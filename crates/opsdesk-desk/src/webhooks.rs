@@ -11,8 +11,10 @@ use opsdesk_core::jobs::{NewJob, Registry, store as jobs};
 
 pub const KIND: &str = "webhook.post";
 
+/// Posts go out in the order they were queued (a warning before its breach, a request before
+/// its reply).
 pub fn register(registry: &mut Registry) {
-    registry.register(KIND, |ctx| async move { post(&ctx.payload).await });
+    registry.register_in_order(KIND, |ctx| async move { post(&ctx.payload).await });
 }
 
 /// Queues a post in the transaction of the change it reports.

@@ -65,12 +65,16 @@ pub struct Claimed {
 
 const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2 \
      WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
-                  ORDER BY run_at LIMIT $4) \
+                  ORDER BY run_at, id LIMIT $4) \
      RETURNING id, kind, payload, attempts, max_attempts";
-const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2 \
-     WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
-                  ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, kind, payload, attempts, max_attempts";
+// The chosen ids are materialized: a subquery the planner re-ran per row could skip other
+// rows each time (SKIP LOCKED) and claim more than LIMIT.
+const CLAIM_POSTGRES: &str = "WITH picked AS MATERIALIZED (SELECT id FROM jobs \
+       WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
+       ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2 \
+     FROM picked WHERE jobs.id = picked.id \
+     RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempts, jobs.max_attempts";
 
 /// Claims the oldest due job (or one whose lease ran out because its worker died).
 pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
@@ -115,10 +119,18 @@ pub async fn claim_many(
         .collect()
 }
 
+/// Marks this attempt done (a run whose lease ran out and whose job was claimed again changes
+/// nothing).
 pub async fn complete(db: &Db, job: &Claimed, worker: &str) -> Result<(), sqlx::Error> {
     db.batched_query(
-        "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL WHERE id = $2 AND locked_by = $3",
-        vec![now_ms().into(), job.id.as_str().into(), worker.into()],
+        "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL \
+         WHERE id = $2 AND locked_by = $3 AND state = 'running' AND attempts = $4",
+        vec![
+            now_ms().into(),
+            job.id.as_str().into(),
+            worker.into(),
+            job.attempts.into(),
+        ],
     )
     .await?;
     Ok(())
@@ -140,7 +152,7 @@ pub async fn fail(
     let error: String = error.chars().take(2000).collect();
     db.batched_query(
         "UPDATE jobs SET state = $1, run_at = $2, finished_at = $3, last_error = $4, locked_until = NULL \
-         WHERE id = $5 AND locked_by = $6",
+         WHERE id = $5 AND locked_by = $6 AND state = 'running' AND attempts = $7",
         vec![
             state.into(),
             run_at.into(),
@@ -148,6 +160,7 @@ pub async fn fail(
             error.into(),
             job.id.as_str().into(),
             worker.into(),
+            job.attempts.into(),
         ],
     )
     .await?;

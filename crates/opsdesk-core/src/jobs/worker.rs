@@ -1,12 +1,12 @@
 //! Runs queued jobs: a registry of handlers by kind, `try_run_one` for deterministic draining in
 //! tests, and worker loops for the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::rules::AfterFailure;
 use super::store::{self, Claimed};
@@ -28,6 +28,8 @@ pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
     /// Kinds the scheduler queues once per period (ms): capabilities' own periodic work.
     periodic: Vec<(&'static str, i64)>,
+    /// Kinds whose jobs run one at a time, oldest first (see [`Registry::register_in_order`]).
+    ordered: HashSet<&'static str>,
 }
 
 impl Registry {
@@ -38,6 +40,17 @@ impl Registry {
     {
         self.handlers
             .insert(kind, Arc::new(move |ctx| Box::pin(f(ctx))));
+    }
+
+    /// Registers `f` for jobs that must happen in the order they were queued (an alert's "down"
+    /// before its "up"): an instance runs them one at a time, oldest first, beside other work.
+    pub fn register_in_order<F, Fut>(&mut self, kind: &'static str, f: F)
+    where
+        F: Fn(JobCtx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.register(kind, f);
+        self.ordered.insert(kind);
     }
 
     /// Registers `f` and has the scheduler queue it once an hour.
@@ -173,7 +186,8 @@ impl Runner {
     /// Runs jobs until `shutdown` flips: up to `at_once` at a time, claiming as many due jobs as
     /// there are free places in one statement, and sleeping `poll` when none is due. Jobs wait
     /// mostly on other servers (SMTP, webhooks), so many run side by side; their writes share
-    /// group commits. On shutdown, the jobs in flight are finished first.
+    /// group commits. Kinds registered in order run one at a time, oldest first. On shutdown,
+    /// the jobs in flight are finished first.
     pub async fn work(
         self,
         at_once: usize,
@@ -182,40 +196,54 @@ impl Runner {
     ) {
         let at_once = at_once.clamp(1, MAX_AT_ONCE);
         let places = Arc::new(Semaphore::new(at_once));
+        let mut lines: HashMap<String, mpsc::UnboundedSender<(Claimed, OwnedSemaphorePermit)>> =
+            HashMap::new();
         while !*shutdown.borrow() {
             let first = tokio::select! {
-                p = places.clone().acquire_owned() => p,
+                biased;
                 r = shutdown.changed() => match r {
                     Ok(()) => continue,
                     Err(_) => break,
                 },
+                p = places.clone().acquire_owned() => p,
             };
             let Ok(first) = first else { break };
             let free = 1 + places.available_permits();
             let idle = match store::claim_many(&self.db, &self.worker_id, self.lease_ms, free).await
             {
-                Ok(jobs) if !jobs.is_empty() => {
-                    let mut permit = Some(first);
+                Ok(mut jobs) => {
+                    let idle = jobs.len() < free;
+                    // Ids are time-ordered: jobs of an ordered kind go in the order they were queued.
+                    jobs.sort_by(|a, b| a.id.cmp(&b.id));
+                    let mut first = Some(first);
                     for job in jobs {
-                        let Some(p) = permit
-                            .take()
-                            .or_else(|| places.clone().try_acquire_owned().ok())
-                        else {
-                            // Never: only this loop takes places. Should it happen, the job's
-                            // lease runs out and it is claimed again.
-                            break;
+                        let permit = match first.take() {
+                            Some(p) => p,
+                            None => match places.clone().try_acquire_owned() {
+                                Ok(p) => p,
+                                // Only this loop takes places and it claimed no more than were
+                                // free; should that ever fail, the job waits for a place.
+                                Err(_) => match places.clone().acquire_owned().await {
+                                    Ok(p) => p,
+                                    Err(_) => break,
+                                },
+                            },
                         };
-                        let runner = self.clone();
-                        tokio::spawn(async move {
-                            if let Err(e) = runner.execute(job).await {
-                                tracing::error!(error = %e, "cannot record a job's outcome");
-                            }
-                            drop(p);
-                        });
+                        if self.registry.ordered.contains(job.kind.as_str()) {
+                            let line = lines
+                                .entry(job.kind.clone())
+                                .or_insert_with(|| self.clone().line());
+                            let _ = line.send((job, permit));
+                        } else {
+                            let runner = self.clone();
+                            tokio::spawn(async move {
+                                runner.finish(job).await;
+                                drop(permit);
+                            });
+                        }
                     }
-                    false
+                    idle
                 }
-                Ok(_) => true,
                 Err(e) => {
                     tracing::error!(error = %e, "job queue unavailable");
                     true
@@ -228,7 +256,27 @@ impl Runner {
                 }
             }
         }
+        // Closing the lines lets each finish what it holds; every job in flight holds a place.
+        drop(lines);
         let _ = places.acquire_many(at_once as u32).await;
+    }
+
+    /// A task running one kind's jobs one at a time, in the order they are sent.
+    fn line(self) -> mpsc::UnboundedSender<(Claimed, OwnedSemaphorePermit)> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Claimed, OwnedSemaphorePermit)>();
+        tokio::spawn(async move {
+            while let Some((job, permit)) = rx.recv().await {
+                self.finish(job).await;
+                drop(permit);
+            }
+        });
+        tx
+    }
+
+    async fn finish(&self, job: Claimed) {
+        if let Err(e) = self.execute(job).await {
+            tracing::error!(error = %e, "cannot record a job's outcome");
+        }
     }
 }
 

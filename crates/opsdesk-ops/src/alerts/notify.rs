@@ -105,7 +105,7 @@ pub async fn record(
 /// Registers the delivery job.
 pub fn register(registry: &mut Registry, mail: Arc<MailConfig>, public_url: Option<String>) {
     let public_url: Arc<Option<String>> = Arc::new(public_url);
-    registry.register(KIND, move |ctx| {
+    registry.register_in_order(KIND, move |ctx| {
         let (mail, public_url) = (mail.clone(), public_url.clone());
         async move {
             let id = ctx.payload["notification"]
