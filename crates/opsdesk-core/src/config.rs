@@ -284,6 +284,9 @@ pub struct MailConfig {
     /// (STARTTLS) or `smtps://user:pass@host:465`. Unset: mail is recorded on the ticket but
     /// not sent.
     pub smtp_url: Option<DatabaseUrl>,
+    /// Connections to the outgoing mail server at most (1 to 100), kept open and reused. Many
+    /// providers limit a client's concurrent connections; more send faster where allowed.
+    pub smtp_connections: u32,
     /// Largest inbound message accepted, in bytes (API, pipe, SMTP receiver, IMAP).
     pub max_message_bytes: usize,
     /// Largest single attachment kept, in bytes; larger ones are listed on the message but
@@ -367,6 +370,7 @@ impl Default for MailConfig {
             reopen_days: 14,
             acknowledge: true,
             max_attempts: 8,
+            smtp_connections: 10,
             followup_hours: 72,
             imap: Vec::new(),
         }

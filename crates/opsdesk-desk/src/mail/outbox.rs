@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use lettre::address::{Address as SmtpAddress, Envelope};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use opsdesk_core::clock::{new_id, now_ms};
 use opsdesk_core::config::MailConfig;
@@ -249,7 +250,7 @@ pub async fn queue_notice(
 
 /// Registers the delivery job with the mail configuration it needs.
 pub fn register(registry: &mut Registry, cfg: Arc<MailConfig>) {
-    let transport = Arc::new(Transport::default());
+    let transport = Arc::new(Transport::new(cfg.smtp_connections));
     registry.register(KIND_SEND, move |ctx| {
         let (cfg, transport) = (cfg.clone(), transport.clone());
         async move {
@@ -267,17 +268,35 @@ pub fn register(registry: &mut Registry, cfg: Arc<MailConfig>) {
 /// The outgoing mail server's client, built on first use and kept: its pool keeps connections
 /// open between messages, so a message costs its own dialogue only — not a new connection, the
 /// greeting and EHLO (nor, with TLS, a handshake) each time. A pooled connection is tested with
-/// NOOP before it is used again; a broken one is dropped.
-#[derive(Default)]
-pub struct Transport(OnceLock<Result<AsyncSmtpTransport<Tokio1Executor>, String>>);
+/// NOOP before it is used again; a broken one is dropped. At most `[mail] smtp_connections`
+/// messages are sent at once, so no more connections than that are open.
+pub struct Transport {
+    client: OnceLock<Result<AsyncSmtpTransport<Tokio1Executor>, String>>,
+    sending: tokio::sync::Semaphore,
+    connections: u32,
+}
 
 impl Transport {
+    pub fn new(connections: u32) -> Transport {
+        let connections = connections.clamp(1, 100);
+        Transport {
+            client: OnceLock::new(),
+            sending: tokio::sync::Semaphore::new(connections as usize),
+            connections,
+        }
+    }
+
+    /// The client for `url` (the configuration's, which does not change while the server runs).
     fn get(&self, url: &str) -> Result<&AsyncSmtpTransport<Tokio1Executor>, Failure> {
-        self.0
+        self.client
             .get_or_init(|| {
                 // The URL may hold a password: its parse error is described, never echoed.
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map(|b| b.timeout(Some(Duration::from_secs(30))).build())
+                    .map(|b| {
+                        b.timeout(Some(Duration::from_secs(30)))
+                            .pool_config(PoolConfig::new().max_size(self.connections))
+                            .build()
+                    })
                     .map_err(|_| "the configured smtp_url is not a valid SMTP URL".to_string())
             })
             .as_ref()
@@ -312,7 +331,10 @@ pub async fn deliver(
         return Ok(());
     };
     let result = match transport.get(url.expose()) {
-        Ok(t) => send(t, &p).await,
+        Ok(t) => {
+            let _sending = transport.sending.acquire().await;
+            send(t, &p).await
+        }
         Err(e) => Err(e),
     };
     match result {
