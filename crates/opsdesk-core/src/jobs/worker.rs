@@ -217,16 +217,13 @@ impl Runner {
                     jobs.sort_by(|a, b| a.id.cmp(&b.id));
                     let mut first = Some(first);
                     for job in jobs {
+                        // Only this loop takes places and it claimed no more than were free, so
+                        // this does not wait; should it ever, the job waits for a place.
                         let permit = match first.take() {
                             Some(p) => p,
-                            None => match places.clone().try_acquire_owned() {
+                            None => match places.clone().acquire_owned().await {
                                 Ok(p) => p,
-                                // Only this loop takes places and it claimed no more than were
-                                // free; should that ever fail, the job waits for a place.
-                                Err(_) => match places.clone().acquire_owned().await {
-                                    Ok(p) => p,
-                                    Err(_) => break,
-                                },
+                                Err(_) => break,
                             },
                         };
                         if self.registry.ordered.contains(job.kind.as_str()) {
